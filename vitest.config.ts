@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests, examples and the package's own lazy imports use the public entry points; point them at
+    // the sources so tests never run stale builds.
+    alias: [
+      { find: /^mcp-oauth-credentials\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
