@@ -1,0 +1,146 @@
+/**
+ * Typed errors. Every error this package throws is a {@link CredentialError} with a stable `code`,
+ * so callers can branch on `error.code` (or `instanceof` a subclass) instead of parsing messages.
+ *
+ * Messages name users and operations, never tokens, secrets, codes or signed URLs.
+ *
+ * @module
+ */
+
+/** The stable machine-readable reason of a {@link CredentialError}. */
+export type CredentialErrorCode =
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'CORRUPT'
+  | 'REAUTH_REQUIRED'
+  | 'ACCESS_DENIED'
+  | 'STORAGE_UNAVAILABLE'
+  | 'INVALID_INPUT'
+  | 'CONFIGURATION'
+  | 'PROVIDER_ERROR';
+
+/** Options shared by every {@link CredentialError} constructor. */
+export interface CredentialErrorOptions {
+  /** The underlying error (a backend or provider error), kept for debugging. */
+  cause?: unknown;
+  /** The normalised user id the error is about, when there is one. Never a token. */
+  userId?: string;
+  /** A short, actionable hint for the operator (which IAM action is missing, which env var to set...). */
+  hint?: string;
+}
+
+/**
+ * Base class of every error thrown by this package.
+ *
+ * `name` is the subclass name, `code` is a {@link CredentialErrorCode}, `cause` keeps the
+ * underlying error. `toJSON()` returns only `name`, `code`, `message`, `userId` and `hint`.
+ */
+export class CredentialError extends Error {
+  /** The stable reason; see {@link CredentialErrorCode}. */
+  readonly code: CredentialErrorCode;
+  /** The normalised user id the error is about, if any. */
+  readonly userId: string | undefined;
+  /** An operator hint, if any. */
+  readonly hint: string | undefined;
+
+  constructor(code: CredentialErrorCode, message: string, options: CredentialErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.userId = options.userId;
+    this.hint = options.hint;
+  }
+
+  /** A serialisable summary that never includes the cause (which may come from a third party). */
+  toJSON(): { name: string; code: CredentialErrorCode; message: string; userId?: string; hint?: string } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      ...(this.userId === undefined ? {} : { userId: this.userId }),
+      ...(this.hint === undefined ? {} : { hint: this.hint }),
+    };
+  }
+}
+
+/** A record or resource that must exist does not (for example, no credentials stored for a user). */
+export class NotFoundError extends CredentialError {
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+/** A compare-and-swap write lost: someone else wrote the record first. Re-read and decide again. */
+export class ConflictError extends CredentialError {
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('CONFLICT', message, options);
+  }
+}
+
+/**
+ * A stored record cannot be read: invalid JSON, a schema violation, or (for encrypted stores) a wrong
+ * key, a tampered or a truncated envelope. Other users' records are unaffected.
+ */
+export class CorruptCredentialsError extends CredentialError {
+  /** The id of the encryption key involved, for encrypted stores. */
+  readonly keyId: string | undefined;
+
+  constructor(message: string, options?: CredentialErrorOptions & { keyId?: string }) {
+    super('CORRUPT', message, options);
+    this.keyId = options?.keyId;
+  }
+}
+
+/**
+ * The user must authorize again: the refresh token was revoked or expired (`invalid_grant`), or the
+ * stored credentials have no refresh token and the access token expired.
+ */
+export class ReauthRequiredError extends CredentialError {
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('REAUTH_REQUIRED', message, options);
+  }
+}
+
+/** The caller may not do this: another user's credentials or session, or a storage permission error. */
+export class AccessDeniedError extends CredentialError {
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('ACCESS_DENIED', message, options);
+  }
+}
+
+/** The storage backend failed or timed out after its retries. Nothing was lost; try again later. */
+export class StorageUnavailableError extends CredentialError {
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('STORAGE_UNAVAILABLE', message, options);
+  }
+}
+
+/** An argument was refused: an invalid user id, a malformed spec, an expired or unknown OAuth state. */
+export class InvalidInputError extends CredentialError {
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('INVALID_INPUT', message, options);
+  }
+}
+
+/** The package is set up wrongly: a missing bucket, a missing key, an unsupported option combination. */
+export class ConfigurationError extends CredentialError {
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('CONFIGURATION', message, options);
+  }
+}
+
+/** The OAuth provider failed in a way that is not `invalid_grant` (network, 5xx, after retries). */
+export class ProviderError extends CredentialError {
+  /** The OAuth `error` field or the HTTP status, when the provider sent one. */
+  readonly providerCode: string | undefined;
+
+  constructor(message: string, options?: CredentialErrorOptions & { providerCode?: string }) {
+    super('PROVIDER_ERROR', message, options);
+    this.providerCode = options?.providerCode;
+  }
+}
+
+/** True when `error` is a {@link CredentialError}, optionally with the given code. */
+export function isCredentialError(error: unknown, code?: CredentialErrorCode): error is CredentialError {
+  return error instanceof CredentialError && (code === undefined || error.code === code);
+}
