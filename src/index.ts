@@ -1,0 +1,70 @@
+/**
+ * mcp-oauth-credentials: per-user Google OAuth credentials for Node MCP servers.
+ *
+ * The root entry point has no heavy dependencies: the S3 store (`mcp-oauth-credentials/s3`), the
+ * Redis session backend (`mcp-oauth-credentials/redis`) and the Express handlers
+ * (`mcp-oauth-credentials/express`) live behind their own subpaths.
+ *
+ * @packageDocumentation
+ */
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';
+export type {
+  CredentialsSummary,
+  GoogleTokens,
+  PythonCredentialsDocument,
+  StoredCredentials,
+  VersionedCredentials,
+} from './credentials.js';
+export {
+  describeCredentials,
+  formatPythonExpiry,
+  fromGoogleTokens,
+  fromPythonDocument,
+  mergeRefreshedTokens,
+  parsePythonExpiry,
+  parseStoredCredentials,
+  pythonCredentialsDocumentSchema,
+  splitScopes,
+  storedCredentialsSchema,
+  toGoogleTokens,
+  toPythonDocument,
+} from './credentials.js';
+export type { CredentialErrorCode, CredentialErrorOptions } from './errors.js';
+export {
+  AccessDeniedError,
+  ConfigurationError,
+  ConflictError,
+  CorruptCredentialsError,
+  CredentialError,
+  InvalidInputError,
+  isCredentialError,
+  NotFoundError,
+  ProviderError,
+  ReauthRequiredError,
+  StorageUnavailableError,
+} from './errors.js';
+export type { Logger, LogMethod } from './logger.js';
+export { silentLogger } from './logger.js';
+export type { CreateCredentialStoreOptions } from './stores/create.js';
+export { createCredentialStore } from './stores/create.js';
+export type { FileCredentialStoreOptions } from './stores/file.js';
+export { defaultCredentialsDirectory, FileCredentialStore } from './stores/file.js';
+export { validateDelete, validateWrite } from './stores/input.js';
+export type { MemoryCredentialStoreOptions } from './stores/memory.js';
+export { MemoryCredentialStore } from './stores/memory.js';
+export type {
+  CredentialStore,
+  DeleteOptions,
+  PutOptions,
+  StoreOperation,
+  StoreOperationEvent,
+  StoreOperationListener,
+  StoreOperationOutcome,
+} from './stores/types.js';
+export {
+  decodeUserIdFromStorage,
+  encodeUserIdForStorage,
+  isValidUserId,
+  normaliseUserId,
+} from './user-id.js';

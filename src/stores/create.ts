@@ -1,0 +1,71 @@
+/**
+ * {@link createCredentialStore}: builds a store from a string, the way operators configure one.
+ *
+ * @module
+ */
+import { fileURLToPath } from 'node:url';
+import { InvalidInputError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { defaultCredentialsDirectory, FileCredentialStore, type FileCredentialStoreOptions } from './file.js';
+import { MemoryCredentialStore } from './memory.js';
+import type { CredentialStore, StoreOperationListener } from './types.js';
+
+/** Options of {@link createCredentialStore}. */
+export interface CreateCredentialStoreOptions {
+  /**
+   * Where to read `WORKSPACE_MCP_CREDENTIALS_DIR` / `GOOGLE_MCP_CREDENTIALS_DIR` when no spec is given.
+   * Default: `process.env`.
+   */
+  env?: Record<string, string | undefined>;
+  /** Passed to the store. */
+  logger?: Logger;
+  /** Passed to the store (see README "Monitoring"). */
+  onOperation?: StoreOperationListener;
+  /** Extra options for a file store (`fsync`, lock timings). */
+  file?: Omit<FileCredentialStoreOptions, 'directory' | 'logger' | 'onOperation'>;
+}
+
+/**
+ * Builds a credential store from a spec string:
+ *
+ * | spec | store |
+ * | --- | --- |
+ * | `memory:` | {@link MemoryCredentialStore} |
+ * | `/abs/dir`, `./rel/dir`, `~/dir` | {@link FileCredentialStore} in that directory |
+ * | `file:///abs/dir` | {@link FileCredentialStore} in that directory |
+ *
+ * Without a spec (or with an empty one) the google_workspace_mcp variables decide:
+ * `WORKSPACE_MCP_CREDENTIALS_DIR`, then `GOOGLE_MCP_CREDENTIALS_DIR`, then
+ * `~/.google_workspace_mcp/credentials`.
+ *
+ * @throws InvalidInputError for an unknown scheme or a malformed URL.
+ */
+export async function createCredentialStore(
+  spec?: string,
+  options: CreateCredentialStoreOptions = {},
+): Promise<CredentialStore> {
+  const chosen = spec?.trim() || defaultCredentialsDirectory(options.env ?? process.env);
+  const common = {
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.onOperation ? { onOperation: options.onOperation } : {}),
+  };
+  if (chosen === 'memory:' || chosen === 'memory://') {
+    return new MemoryCredentialStore(common);
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(chosen)?.[1]?.toLowerCase();
+  if (scheme === undefined || /^[a-z]:[\\/]/i.test(chosen)) {
+    return new FileCredentialStore({ ...options.file, ...common, directory: chosen });
+  }
+  if (scheme === 'file') {
+    let directory: string;
+    try {
+      directory = fileURLToPath(chosen);
+    } catch (error) {
+      throw new InvalidInputError('credential store spec is not a valid file:// URL', { cause: error });
+    }
+    return new FileCredentialStore({ ...options.file, ...common, directory });
+  }
+  throw new InvalidInputError(
+    `unsupported credential store scheme "${scheme}:" (use memory:, a directory path or file:///dir)`,
+  );
+}
