@@ -226,7 +226,14 @@ export const pythonCredentialsDocumentSchema = z.looseObject({
 /** The google_workspace_mcp credentials document. */
 export type PythonCredentialsDocument = z.infer<typeof pythonCredentialsDocumentSchema>;
 
+/**
+ * A per-write random value some stores add to each document (S3 ETags are content hashes, so this is
+ * what makes every write produce a new version). It carries no meaning and is dropped on decode.
+ */
+export const DOCUMENT_REVISION_KEY = 'mcp_revision';
+
 const INTERPRETED_KEYS = new Set([
+  DOCUMENT_REVISION_KEY,
   'token',
   'refresh_token',
   'token_uri',

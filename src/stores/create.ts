@@ -4,10 +4,11 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { InvalidInputError } from '../errors.js';
+import { ConfigurationError, InvalidInputError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { defaultCredentialsDirectory, FileCredentialStore, type FileCredentialStoreOptions } from './file.js';
 import { MemoryCredentialStore } from './memory.js';
+import type { S3StoreSettings } from './s3.js';
 import type { CredentialStore, StoreOperationListener } from './types.js';
 
 /** Options of {@link createCredentialStore}. */
@@ -23,6 +24,12 @@ export interface CreateCredentialStoreOptions {
   onOperation?: StoreOperationListener;
   /** Extra options for a file store (`fsync`, lock timings). */
   file?: Omit<FileCredentialStoreOptions, 'directory' | 'logger' | 'onOperation'>;
+  /**
+   * Extra options for an S3 store: region, endpoint, timeouts, encryption (see `S3StoreSettings` in
+   * `mcp-oauth-credentials/s3`), plus `client` (an `S3Client`) and `credentials` (static
+   * credentials or a provider), typed loosely here so the root needs no AWS SDK types.
+   */
+  s3?: Omit<S3StoreSettings, 'logger' | 'onOperation'> & { client?: unknown; credentials?: unknown };
 }
 
 /**
@@ -33,6 +40,7 @@ export interface CreateCredentialStoreOptions {
  * | `memory:` | {@link MemoryCredentialStore} |
  * | `/abs/dir`, `./rel/dir`, `~/dir` | {@link FileCredentialStore} in that directory |
  * | `file:///abs/dir` | {@link FileCredentialStore} in that directory |
+ * | `s3://bucket/prefix/` | `S3CredentialStore` (needs `@aws-sdk/client-s3`; loaded only then) |
  *
  * Without a spec (or with an empty one) the google_workspace_mcp variables decide:
  * `WORKSPACE_MCP_CREDENTIALS_DIR`, then `GOOGLE_MCP_CREDENTIALS_DIR`, then
@@ -65,7 +73,27 @@ export async function createCredentialStore(
     }
     return new FileCredentialStore({ ...options.file, ...common, directory });
   }
+  if (scheme === 's3') {
+    const { S3CredentialStore } = await loadS3Module();
+    return new S3CredentialStore({
+      ...(options.s3 as ConstructorParameters<typeof S3CredentialStore>[0]),
+      ...common,
+      location: chosen,
+    });
+  }
   throw new InvalidInputError(
-    `unsupported credential store scheme "${scheme}:" (use memory:, a directory path or file:///dir)`,
+    `unsupported credential store scheme "${scheme}:" (use memory:, a directory path, file:///dir or s3://bucket/prefix)`,
   );
+}
+
+async function loadS3Module(): Promise<typeof import('mcp-oauth-credentials/s3')> {
+  try {
+    // The package's own subpath, so the root bundle never contains (or loads) the AWS SDK.
+    return await import('mcp-oauth-credentials/s3');
+  } catch (error) {
+    throw new ConfigurationError('s3:// stores need the optional peer dependency @aws-sdk/client-s3', {
+      cause: error,
+      hint: 'npm install @aws-sdk/client-s3',
+    });
+  }
 }
