@@ -9,6 +9,7 @@ export default defineConfig({
     // the sources so tests never run stale builds.
     alias: [
       { find: /^mcp-oauth-credentials\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^mcp-oauth-credentials\/s3$/, replacement: src('s3/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
     ],
   },
@@ -17,5 +18,6 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

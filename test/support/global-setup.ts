@@ -1,0 +1,20 @@
+/**
+ * Vitest global setup: starts the real peers every test file shares, on 127.0.0.1, and hands their
+ * addresses to the test workers through `inject()`.
+ */
+import type { TestProject } from 'vitest/node';
+import { startS3Endpoint } from './s3-endpoint.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    s3Endpoint: string;
+  }
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const s3 = await startS3Endpoint();
+  project.provide('s3Endpoint', s3.endpoint);
+  return async () => {
+    await s3.close();
+  };
+}
