@@ -3,6 +3,7 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    s3: 'src/s3/index.ts',
     testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],
