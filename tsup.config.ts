@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     s3: 'src/s3/index.ts',
+    redis: 'src/redis/index.ts',
     testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],

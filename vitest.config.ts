@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^mcp-oauth-credentials\/testing$/, replacement: src('testing/index.ts') },
       { find: /^mcp-oauth-credentials\/s3$/, replacement: src('s3/index.ts') },
+      { find: /^mcp-oauth-credentials\/redis$/, replacement: src('redis/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
     ],
   },

@@ -103,8 +103,12 @@ export class ReauthRequiredError extends CredentialError {
 
 /** The caller may not do this: another user's credentials or session, or a storage permission error. */
 export class AccessDeniedError extends CredentialError {
-  constructor(message: string, options?: CredentialErrorOptions) {
+  /** A stable reason for session-store denials (for example `token-user-mismatch`), when there is one. */
+  readonly reason: string | undefined;
+
+  constructor(message: string, options?: CredentialErrorOptions & { reason?: string }) {
     super('ACCESS_DENIED', message, options);
+    this.reason = options?.reason;
   }
 }
 

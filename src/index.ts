@@ -46,6 +46,32 @@ export {
 } from './errors.js';
 export type { Logger, LogMethod } from './logger.js';
 export { silentLogger } from './logger.js';
+export type { PkcePair } from './secrets.js';
+export {
+  createPkcePair,
+  isPkceVerifier,
+  pkceChallenge,
+  randomToken,
+  secretsEqual,
+  sha256,
+} from './secrets.js';
+export type { BackendSetOptions, SessionBackend } from './session/backend.js';
+export { MAX_BACKEND_KEY_LENGTH } from './session/backend.js';
+export type { MemorySessionBackendOptions } from './session/memory-backend.js';
+export { MemorySessionBackend } from './session/memory-backend.js';
+export type {
+  CredentialAccessRequest,
+  IssueBearerTokenOptions,
+  IssuedBearerToken,
+  OAuth21SessionStoreOptions,
+  OAuthStateData,
+  SessionInfo,
+  SessionStoreStats,
+  StoreOAuthStateInput,
+  StoreSessionInput,
+  ValidatedAccess,
+} from './session/session-store.js';
+export { OAuth21SessionStore, SESSION_NAMESPACES } from './session/session-store.js';
 export type { CreateCredentialStoreOptions } from './stores/create.js';
 export { createCredentialStore } from './stores/create.js';
 export type { FileCredentialStoreOptions } from './stores/file.js';

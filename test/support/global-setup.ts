@@ -3,18 +3,28 @@
  * addresses to the test workers through `inject()`.
  */
 import type { TestProject } from 'vitest/node';
+import { startRedisServer } from './redis-server.js';
 import { startS3Endpoint } from './s3-endpoint.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     s3Endpoint: string;
+    /** `redis://127.0.0.1:<port>`, or '' when redis-server is not installed. */
+    redisUrl: string;
   }
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const s3 = await startS3Endpoint();
   project.provide('s3Endpoint', s3.endpoint);
+  const redis = await startRedisServer();
+  if (!redis)
+    console.warn(
+      '[skip] redis-server is not installed: the Redis tests will skip (apt-get install redis-server)',
+    );
+  project.provide('redisUrl', redis?.url ?? '');
   return async () => {
     await s3.close();
+    await redis?.stop();
   };
 }

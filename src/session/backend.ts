@@ -1,0 +1,49 @@
+/**
+ * The small storage interface behind {@link OAuth21SessionStore} (and the OAuth proxy provider):
+ * namespaced, expiring key-value entries with an atomic "set if absent" and an atomic "take", plus
+ * per-key member sets used as reverse indexes. Memory is the default; Redis shares state between
+ * replicas.
+ *
+ * @module
+ */
+
+/** Options of {@link SessionBackend.set}. */
+export interface BackendSetOptions {
+  /** Time to live, milliseconds (at least 1). */
+  ttlMs: number;
+  /** Write only if the key is absent (Redis `SET NX`); resolves `false` when it was present. */
+  onlyIfAbsent?: boolean;
+}
+
+/**
+ * Storage for session state. Keys are short strings (at most 512 characters) chosen by the caller
+ * (hashes or ids); namespaces are fixed names. Values are plain JSON-compatible objects (no
+ * `undefined` inside arrays, no class instances) and come back as new objects; implementations may
+ * freeze them.
+ *
+ * Every entry expires. Implementations bound memory (memory: a maximum entry count per namespace;
+ * Redis: TTLs and the server's maxmemory policy).
+ */
+export interface SessionBackend {
+  /** Reads an entry; `undefined` when absent or expired. */
+  get<T>(namespace: string, key: string): Promise<T | undefined>;
+  /** Writes an entry; resolves `false` only when `onlyIfAbsent` found one. */
+  set(namespace: string, key: string, value: unknown, options: BackendSetOptions): Promise<boolean>;
+  /** Atomically reads and deletes an entry: of several concurrent callers, at most one gets it. */
+  take<T>(namespace: string, key: string): Promise<T | undefined>;
+  /** Deletes an entry; resolves whether it existed. */
+  delete(namespace: string, key: string): Promise<boolean>;
+  /** Adds `member` to the set at `key`, extending the set's lifetime to at least `ttlMs`. */
+  addMember(namespace: string, key: string, member: string, ttlMs: number): Promise<void>;
+  /** Removes `member` from the set at `key`. */
+  removeMember(namespace: string, key: string, member: string): Promise<void>;
+  /** Atomically reads and deletes the set at `key`; resolves its members (empty when absent). */
+  takeMembers(namespace: string, key: string): Promise<string[]>;
+  /** Counts live entries in a namespace (for statistics; may be approximate or slow on Redis). */
+  count(namespace: string): Promise<number>;
+  /** Releases resources the backend owns (not an injected client). */
+  close?(): Promise<void>;
+}
+
+/** The longest key a backend must accept. */
+export const MAX_BACKEND_KEY_LENGTH = 512;

@@ -1,0 +1,133 @@
+/**
+ * {@link MemorySessionBackend}: session state in bounded, expiring in-process maps (lru-cache).
+ *
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+import { type Clock, systemClock } from '../clock.js';
+import type { BackendSetOptions, SessionBackend } from './backend.js';
+
+/** Options of {@link MemorySessionBackend}. */
+export interface MemorySessionBackendOptions {
+  /**
+   * Most entries kept per namespace; the least recently used go first. Default 100000. Namespaces not
+   * listed in `maxEntriesByNamespace` use it.
+   */
+  maxEntries?: number;
+  /** Per-namespace overrides of `maxEntries`, e.g. `{ state: 10_000 }`. */
+  maxEntriesByNamespace?: Record<string, number>;
+  /** Most members kept per set; the oldest go first. Default 1000. */
+  maxMembersPerSet?: number;
+  /** Time source for expiry. Default: the system clock. */
+  clock?: Clock;
+}
+
+type Entry = { value: unknown };
+
+/**
+ * Keeps each namespace in its own `LRUCache` with a `max` and per-entry TTLs, so memory stays bounded
+ * however many sessions, tokens or states arrive. Single process only: use the Redis backend when
+ * several replicas must share sessions.
+ */
+export class MemorySessionBackend implements SessionBackend {
+  readonly #maps = new Map<string, LRUCache<string, Entry>>();
+  readonly #sets = new Map<string, LRUCache<string, Set<string>>>();
+  readonly #maxEntries: number;
+  readonly #maxByNamespace: Record<string, number>;
+  readonly #maxMembers: number;
+  readonly #perf: { now(): number };
+
+  constructor(options: MemorySessionBackendOptions = {}) {
+    this.#maxEntries = options.maxEntries ?? 100_000;
+    this.#maxByNamespace = { ...options.maxEntriesByNamespace };
+    this.#maxMembers = options.maxMembersPerSet ?? 1_000;
+    const clock = options.clock ?? systemClock;
+    this.#perf = { now: () => clock.now() };
+  }
+
+  #mapFor(namespace: string): LRUCache<string, Entry> {
+    let map = this.#maps.get(namespace);
+    if (map === undefined) {
+      map = new LRUCache<string, Entry>({
+        max: this.#maxByNamespace[namespace] ?? this.#maxEntries,
+        ttl: 1,
+        ttlResolution: 0,
+        perf: this.#perf,
+      });
+      this.#maps.set(namespace, map);
+    }
+    return map;
+  }
+
+  #setsFor(namespace: string): LRUCache<string, Set<string>> {
+    let sets = this.#sets.get(namespace);
+    if (sets === undefined) {
+      sets = new LRUCache<string, Set<string>>({
+        max: this.#maxByNamespace[namespace] ?? this.#maxEntries,
+        ttl: 1,
+        ttlResolution: 0,
+        perf: this.#perf,
+      });
+      this.#sets.set(namespace, sets);
+    }
+    return sets;
+  }
+
+  async get<T>(namespace: string, key: string): Promise<T | undefined> {
+    return this.#mapFor(namespace).get(key)?.value as T | undefined;
+  }
+
+  async set(namespace: string, key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
+    const map = this.#mapFor(namespace);
+    if (options.onlyIfAbsent && map.has(key)) return false;
+    map.set(key, { value: deepFreeze(structuredClone(value)) }, { ttl: Math.max(1, options.ttlMs) });
+    return true;
+  }
+
+  async take<T>(namespace: string, key: string): Promise<T | undefined> {
+    const map = this.#mapFor(namespace);
+    const entry = map.get(key);
+    if (entry === undefined) return undefined;
+    map.delete(key);
+    return entry.value as T;
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    return this.#mapFor(namespace).delete(key);
+  }
+
+  async addMember(namespace: string, key: string, member: string, ttlMs: number): Promise<void> {
+    const sets = this.#setsFor(namespace);
+    const set = sets.get(key) ?? new Set<string>();
+    set.delete(member);
+    set.add(member);
+    while (set.size > this.#maxMembers) set.delete(set.values().next().value as string);
+    const remaining = sets.getRemainingTTL(key);
+    sets.set(key, set, { ttl: Math.max(ttlMs, Number.isFinite(remaining) ? remaining : 0, 1) });
+  }
+
+  async removeMember(namespace: string, key: string, member: string): Promise<void> {
+    this.#setsFor(namespace).get(key)?.delete(member);
+  }
+
+  async takeMembers(namespace: string, key: string): Promise<string[]> {
+    const sets = this.#setsFor(namespace);
+    const set = sets.get(key);
+    sets.delete(key);
+    return set ? [...set] : [];
+  }
+
+  async count(namespace: string): Promise<number> {
+    const map = this.#mapFor(namespace);
+    map.purgeStale();
+    return map.size;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,669 @@
+/**
+ * {@link OAuth21SessionStore}: answers "which user is this request, and may it touch these
+ * credentials?". It binds MCP sessions to users (first binding wins), issues and verifies opaque
+ * bearer tokens (only their SHA-256 is stored), keeps single-use OAuth `state`, and implements the
+ * MCP SDK's `OAuthTokenVerifier`, so `requireBearerAuth({ verifier: sessionStore })` works as is.
+ *
+ * It never holds Google tokens: those live only in the credential store.
+ *
+ * @module
+ */
+
+import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
+import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { type Clock, systemClock } from '../clock.js';
+import { AccessDeniedError, InvalidInputError, NotFoundError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
+import { normaliseUserId } from '../user-id.js';
+import type { SessionBackend } from './backend.js';
+import { MemorySessionBackend } from './memory-backend.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Storage namespaces of the session store (shared by every backend). */
+export const SESSION_NAMESPACES = {
+  session: 'session',
+  binding: 'binding',
+  token: 'token',
+  state: 'state',
+  userBindings: 'user-bindings',
+  userTokens: 'user-tokens',
+} as const;
+const NS = SESSION_NAMESPACES;
+
+/** What {@link OAuth21SessionStore.storeSession} records about a signed-in user. No tokens. */
+export interface StoreSessionInput {
+  /** Scopes granted upstream. */
+  scopes?: string[];
+  /** When the upstream access token expires, epoch ms (informational). */
+  expiresAt?: number;
+  /** Token issuer, e.g. `https://accounts.google.com`. */
+  issuer?: string;
+  /** The OAuth client the user signed in through. */
+  clientId?: string;
+  /** An MCP session to bind to this user at once (see {@link OAuth21SessionStore.bindMcpSession}). */
+  mcpSessionId?: string;
+}
+
+/** A signed-in user, as the session store knows them. */
+export interface SessionInfo {
+  userId: string;
+  scopes: string[];
+  expiresAt?: number;
+  issuer?: string;
+  clientId?: string;
+  mcpSessionId?: string;
+  /** First sign-in of this session, epoch ms. */
+  createdAt: number;
+  /** Last {@link OAuth21SessionStore.storeSession}, epoch ms. */
+  updatedAt: number;
+}
+
+/** Options of {@link OAuth21SessionStore.issueBearerToken}. */
+export interface IssueBearerTokenOptions {
+  /** Lifetime, milliseconds. Default: the store's `bearerTokenTtlMs` (30 days). */
+  ttlMs?: number;
+  /** Scopes carried by the token. Default: the session's scopes. */
+  scopes?: string[];
+  /** `AuthInfo.clientId`. Default: the store's `defaultClientId`. */
+  clientId?: string;
+  /** RFC 8707 resource the token is for, reported as `AuthInfo.resource`. */
+  resource?: string;
+}
+
+/** A freshly issued bearer token. Show it to its user once; it cannot be recovered. */
+export interface IssuedBearerToken {
+  token: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/** Options of {@link OAuth21SessionStore.storeOAuthState}. */
+export interface StoreOAuthStateInput {
+  /**
+   * The browser or MCP session that started the flow. When set, {@link OAuth21SessionStore.consumeOAuthState}
+   * must be given the same value. Only its hash is stored.
+   */
+  sessionId?: string;
+  /** The PKCE code verifier of this flow (43 to 128 characters of `[A-Za-z0-9-._~]`). */
+  codeVerifier: string;
+  /** The redirect URI the authorization request used. */
+  redirectUri?: string;
+  /** Where to send the user afterwards (already checked against an allow-list by the caller). */
+  returnTo?: string;
+  /** Scopes requested. */
+  scopes?: string[];
+  /** The account hint given, if any. */
+  loginHint?: string;
+  /** Lifetime, milliseconds. Default: the store's `stateTtlMs` (10 minutes). */
+  ttlMs?: number;
+}
+
+/** What a consumed OAuth state gives back. */
+export interface OAuthStateData {
+  codeVerifier: string;
+  redirectUri?: string;
+  returnTo?: string;
+  scopes?: string[];
+  loginHint?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** The identities a request presents, for {@link OAuth21SessionStore.getCredentialsWithValidation}. */
+export interface CredentialAccessRequest {
+  /** Whose credentials the request wants. */
+  requestedUser: string;
+  /** The MCP session id of the request, if any. */
+  mcpSessionId?: string;
+  /** The user of a verified token (`authInfo.extra.userId`), if any. Never an unverified claim. */
+  tokenUser?: string;
+}
+
+/** An allowed access: whose credentials, by which rule, and their session. */
+export interface ValidatedAccess {
+  userId: string;
+  /** `token`: the verified token's user matched; `mcp-session`: the MCP session is bound to the user. */
+  via: 'token' | 'mcp-session';
+  session: SessionInfo;
+}
+
+/** Counts only: no ids, no tokens. */
+export interface SessionStoreStats {
+  sessions: number;
+  mcpBindings: number;
+  bearerTokens: number;
+  oauthStates: number;
+}
+
+/** Options of {@link OAuth21SessionStore}. */
+export interface OAuth21SessionStoreOptions {
+  /**
+   * Where state lives. Default: a {@link MemorySessionBackend} bounded by the `max*` options below.
+   * Use `RedisSessionBackend` (`mcp-oauth-credentials/redis`) when several replicas serve one audience.
+   */
+  backend?: SessionBackend;
+  /** Time source. Default: the system clock. */
+  clock?: Clock;
+  /** Default: silent. Denials are logged at `warn` with user ids, never tokens. */
+  logger?: Logger;
+  /** How long a session lives after its last `storeSession`, ms. Default 30 days. */
+  sessionTtlMs?: number;
+  /** How long an MCP session binding lives after binding, ms. Default 30 days. */
+  bindingTtlMs?: number;
+  /** Default bearer token lifetime, ms. Default 30 days. */
+  bearerTokenTtlMs?: number;
+  /** Default OAuth state lifetime, ms. Default 10 minutes. */
+  stateTtlMs?: number;
+  /** Memory backend only: most sessions kept (least recently used dropped). Default 100000. */
+  maxSessions?: number;
+  /** Memory backend only: most MCP session bindings kept. Default 100000. */
+  maxBindings?: number;
+  /** Memory backend only: most bearer tokens kept. Default 100000. */
+  maxBearerTokens?: number;
+  /** Memory backend only: most pending OAuth states kept. Default 10000. */
+  maxStates?: number;
+  /** Prefix of issued bearer tokens (helps secret scanners). Default `mcpoc_`. */
+  tokenPrefix?: string;
+  /** `AuthInfo.clientId` of tokens issued without one. Default `mcp-oauth-credentials`. */
+  defaultClientId?: string;
+}
+
+interface SessionRecord {
+  userId: string;
+  scopes: string[];
+  expiresAt?: number;
+  issuer?: string;
+  clientId?: string;
+  mcpSessionId?: string;
+  createdAt: number;
+  updatedAt: number;
+  // Checked against the injected clock, so expiry does not depend on the backend's own clock.
+  liveUntil: number;
+  // Changes when a session is removed and created again; tokens and bindings of an older epoch die.
+  epoch: string;
+}
+
+interface BindingRecord {
+  userId: string;
+  epoch: string;
+  boundAt: number;
+  liveUntil: number;
+}
+
+interface TokenRecord {
+  userId: string;
+  epoch: string;
+  scopes: string[];
+  clientId: string;
+  resource?: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+interface StateRecord {
+  sessionIdHash?: string;
+  codeVerifier: string;
+  redirectUri?: string;
+  returnTo?: string;
+  scopes?: string[];
+  loginHint?: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+const MAX_TOKEN_LENGTH = 512;
+const MAX_ID_LENGTH = 256;
+const PRINTABLE_ID = /^[\x21-\x7e]+$/;
+
+/**
+ * The security core: session binding, bearer tokens, OAuth state and the access rules.
+ *
+ * Rules of {@link getCredentialsWithValidation} (after the Python server, made stricter):
+ *
+ * | request presents | allowed when | otherwise |
+ * | --- | --- | --- |
+ * | a verified token user | token user = requested user (and a given MCP session is not bound to someone else) | denied |
+ * | only an MCP session id | the session is bound to the requested user | denied (unbound sessions too) |
+ * | neither | never | denied |
+ *
+ * In every case the user must have a live session. Nothing falls through to "allow".
+ */
+export class OAuth21SessionStore implements OAuthTokenVerifier {
+  readonly #backend: SessionBackend;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #ttl: { session: number; binding: number; token: number; state: number };
+  readonly #tokenPrefix: string;
+  readonly #defaultClientId: string;
+
+  constructor(options: OAuth21SessionStoreOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#backend =
+      options.backend ??
+      new MemorySessionBackend({
+        clock: this.#clock,
+        maxEntriesByNamespace: {
+          [NS.session]: options.maxSessions ?? 100_000,
+          [NS.userBindings]: options.maxSessions ?? 100_000,
+          [NS.userTokens]: options.maxSessions ?? 100_000,
+          [NS.binding]: options.maxBindings ?? 100_000,
+          [NS.token]: options.maxBearerTokens ?? 100_000,
+          [NS.state]: options.maxStates ?? 10_000,
+        },
+      });
+    this.#ttl = {
+      session: positive(options.sessionTtlMs ?? 30 * DAY_MS, 'sessionTtlMs'),
+      binding: positive(options.bindingTtlMs ?? 30 * DAY_MS, 'bindingTtlMs'),
+      token: positive(options.bearerTokenTtlMs ?? 30 * DAY_MS, 'bearerTokenTtlMs'),
+      state: positive(options.stateTtlMs ?? 10 * 60 * 1000, 'stateTtlMs'),
+    };
+    this.#tokenPrefix = options.tokenPrefix ?? 'mcpoc_';
+    this.#defaultClientId = options.defaultClientId ?? 'mcp-oauth-credentials';
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sessions
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Records (or refreshes) a signed-in user. Keeps the session's identity if one exists, so tokens
+   * and bindings issued earlier stay valid. With `mcpSessionId`, also binds that MCP session.
+   */
+  async storeSession(rawUserId: string, input: StoreSessionInput = {}): Promise<SessionInfo> {
+    const userId = normaliseUserId(rawUserId);
+    const now = this.#clock.now();
+    const fields = sessionFields(input);
+    const liveUntil = now + this.#ttl.session;
+    const fresh: SessionRecord = {
+      ...fields,
+      scopes: fields.scopes ?? [],
+      userId,
+      createdAt: now,
+      updatedAt: now,
+      liveUntil,
+      epoch: randomToken(12),
+    };
+    let record = fresh;
+    if (
+      !(await this.#backend.set(NS.session, userId, fresh, { ttlMs: this.#ttl.session, onlyIfAbsent: true }))
+    ) {
+      const existing = await this.#session(userId);
+      record = existing
+        ? { ...existing, ...fields, scopes: fields.scopes ?? existing.scopes, updatedAt: now, liveUntil }
+        : fresh;
+      await this.#backend.set(NS.session, userId, record, { ttlMs: this.#ttl.session });
+    }
+    if (input.mcpSessionId !== undefined) await this.bindMcpSession(input.mcpSessionId, userId);
+    return toSessionInfo(record);
+  }
+
+  /** The user's session, or `undefined`. */
+  async getSession(rawUserId: string): Promise<SessionInfo | undefined> {
+    const record = await this.#session(normaliseUserId(rawUserId));
+    return record && toSessionInfo(record);
+  }
+
+  /**
+   * Signs a user out of this store: removes the session, every MCP session binding and every bearer
+   * token of the user. Tokens and bindings that escaped the indexes (evicted) die too, because they
+   * belong to the removed session's identity. Resolves whether a session existed.
+   */
+  async removeSession(rawUserId: string): Promise<boolean> {
+    const userId = normaliseUserId(rawUserId);
+    const existed = await this.#backend.delete(NS.session, userId);
+    for (const mcpSessionId of await this.#backend.takeMembers(NS.userBindings, userId)) {
+      await this.#backend.delete(NS.binding, mcpSessionId);
+    }
+    for (const tokenHash of await this.#backend.takeMembers(NS.userTokens, userId)) {
+      await this.#backend.delete(NS.token, tokenHash);
+    }
+    this.#logger.info({ userId, existed }, 'session removed');
+    return existed;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // MCP session binding
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Binds an MCP session id to a user. The first binding wins: binding it again to the same user is
+   * a no-op; binding it to another user throws {@link AccessDeniedError} and changes nothing.
+   *
+   * @throws NotFoundError when the user has no session.
+   */
+  async bindMcpSession(mcpSessionId: string, rawUserId: string): Promise<void> {
+    checkId(mcpSessionId, 'MCP session id');
+    const userId = normaliseUserId(rawUserId);
+    const session = await this.#session(userId);
+    if (!session) throw new NotFoundError(`no session for ${userId}; store the session first`, { userId });
+    const now = this.#clock.now();
+    const binding: BindingRecord = {
+      userId,
+      epoch: session.epoch,
+      boundAt: now,
+      liveUntil: now + this.#ttl.binding,
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (
+        await this.#backend.set(NS.binding, mcpSessionId, binding, {
+          ttlMs: this.#ttl.binding,
+          onlyIfAbsent: true,
+        })
+      ) {
+        await this.#backend.addMember(NS.userBindings, userId, mcpSessionId, this.#ttl.binding);
+        return;
+      }
+      const existing = await this.#backend.get<BindingRecord>(NS.binding, mcpSessionId);
+      if (existing === undefined) continue; // expired in between: try again
+      if (existing.liveUntil <= now) {
+        await this.#backend.delete(NS.binding, mcpSessionId);
+        continue;
+      }
+      if (existing.userId !== userId) {
+        this.#logger.warn(
+          { userId, boundUserId: existing.userId },
+          'SECURITY: refused to rebind an MCP session to another user',
+        );
+        throw new AccessDeniedError(`MCP session is already bound to another user`, {
+          userId,
+          reason: 'session-bound-to-other-user',
+        });
+      }
+      if (existing.epoch !== session.epoch) {
+        // Same user, signed in again: carry the binding over to the new session.
+        await this.#backend.set(NS.binding, mcpSessionId, binding, { ttlMs: this.#ttl.binding });
+        await this.#backend.addMember(NS.userBindings, userId, mcpSessionId, this.#ttl.binding);
+      }
+      return;
+    }
+    throw new AccessDeniedError('could not bind the MCP session; try again', {
+      userId,
+      reason: 'bind-contention',
+    });
+  }
+
+  /** The user an MCP session is bound to, or `undefined` (unbound, expired, or its user signed out). */
+  async getUserByMcpSession(mcpSessionId: string): Promise<string | undefined> {
+    if (!isId(mcpSessionId)) return undefined;
+    const binding = await this.#backend.get<BindingRecord>(NS.binding, mcpSessionId);
+    if (!binding || binding.liveUntil <= this.#clock.now()) return undefined;
+    const session = await this.#session(binding.userId);
+    return session && session.epoch === binding.epoch ? binding.userId : undefined;
+  }
+
+  /** Forgets a binding (for example when the MCP session closes). Resolves whether one existed. */
+  async unbindMcpSession(mcpSessionId: string): Promise<boolean> {
+    if (!isId(mcpSessionId)) return false;
+    const binding = await this.#backend.take<BindingRecord>(NS.binding, mcpSessionId);
+    if (!binding) return false;
+    await this.#backend.removeMember(NS.userBindings, binding.userId, mcpSessionId);
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Bearer tokens
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Issues a random 256-bit opaque bearer token for a user with a session. Only its SHA-256 is kept.
+   *
+   * @throws NotFoundError when the user has no session.
+   */
+  async issueBearerToken(
+    rawUserId: string,
+    options: IssueBearerTokenOptions = {},
+  ): Promise<IssuedBearerToken> {
+    const userId = normaliseUserId(rawUserId);
+    const session = await this.#session(userId);
+    if (!session) throw new NotFoundError(`no session for ${userId}; store the session first`, { userId });
+    const ttlMs = positive(options.ttlMs ?? this.#ttl.token, 'ttlMs');
+    const now = this.#clock.now();
+    const token = `${this.#tokenPrefix}${randomToken(32)}`;
+    const tokenHash = sha256(token);
+    const record: TokenRecord = {
+      userId,
+      epoch: session.epoch,
+      scopes: [...(options.scopes ?? session.scopes)],
+      clientId: options.clientId ?? this.#defaultClientId,
+      issuedAt: now,
+      expiresAt: now + ttlMs,
+      ...(options.resource === undefined ? {} : { resource: options.resource }),
+    };
+    await this.#backend.set(NS.token, tokenHash, record, { ttlMs });
+    await this.#backend.addMember(NS.userTokens, userId, tokenHash, ttlMs);
+    return { token, expiresAt: record.expiresAt };
+  }
+
+  /**
+   * The MCP SDK's `OAuthTokenVerifier`: resolves `AuthInfo` (`expiresAt` in seconds, the user id in
+   * `extra.userId`) or throws the SDK's `InvalidTokenError` for an unknown, expired or revoked token,
+   * or one whose user signed out.
+   */
+  async verifyAccessToken(token: string): Promise<AuthInfo> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new InvalidTokenError('Invalid access token');
+    }
+    const record = await this.#backend.get<TokenRecord>(NS.token, sha256(token));
+    if (!record) throw new InvalidTokenError('Unknown or revoked access token');
+    if (record.expiresAt <= this.#clock.now()) throw new InvalidTokenError('Access token expired');
+    const session = await this.#session(record.userId);
+    if (!session || session.epoch !== record.epoch) throw new InvalidTokenError('Access token revoked');
+    const info: AuthInfo = {
+      token,
+      clientId: record.clientId,
+      scopes: [...record.scopes],
+      expiresAt: Math.floor(record.expiresAt / 1000),
+      extra: { userId: record.userId },
+    };
+    if (record.resource !== undefined) info.resource = new URL(record.resource);
+    return info;
+  }
+
+  /** Revokes one bearer token. Resolves whether it existed. */
+  async revokeBearerToken(token: string): Promise<boolean> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return false;
+    const tokenHash = sha256(token);
+    const record = await this.#backend.take<TokenRecord>(NS.token, tokenHash);
+    if (!record) return false;
+    await this.#backend.removeMember(NS.userTokens, record.userId, tokenHash);
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // OAuth state
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Stores an OAuth `state` (at least 16 characters; use `randomToken()`) with the flow's PKCE
+   * verifier. Only the state's hash is used as a key.
+   *
+   * @throws InvalidInputError for a short state, a malformed verifier, or a state already pending.
+   */
+  async storeOAuthState(state: string, input: StoreOAuthStateInput): Promise<void> {
+    checkState(state);
+    if (!isPkceVerifier(input.codeVerifier)) {
+      throw new InvalidInputError('codeVerifier must be 43 to 128 characters of [A-Za-z0-9-._~]');
+    }
+    if (input.sessionId !== undefined) checkId(input.sessionId, 'session id');
+    const ttlMs = positive(input.ttlMs ?? this.#ttl.state, 'ttlMs');
+    const now = this.#clock.now();
+    const record: StateRecord = {
+      codeVerifier: input.codeVerifier,
+      createdAt: now,
+      expiresAt: now + ttlMs,
+      ...(input.sessionId === undefined ? {} : { sessionIdHash: sha256(input.sessionId) }),
+      ...(input.redirectUri === undefined ? {} : { redirectUri: input.redirectUri }),
+      ...(input.returnTo === undefined ? {} : { returnTo: input.returnTo }),
+      ...(input.scopes === undefined ? {} : { scopes: [...input.scopes] }),
+      ...(input.loginHint === undefined ? {} : { loginHint: input.loginHint }),
+    };
+    if (!(await this.#backend.set(NS.state, sha256(state), record, { ttlMs, onlyIfAbsent: true }))) {
+      throw new InvalidInputError('this OAuth state is already pending; generate a new one');
+    }
+  }
+
+  /**
+   * Consumes an OAuth state exactly once: of several concurrent callers, one gets it. The state is
+   * consumed even when it is then rejected (expired, or started by another session), so it can never
+   * be replayed.
+   *
+   * @throws InvalidInputError for an unknown, used, expired or foreign-session state.
+   */
+  async consumeOAuthState(state: string, sessionId?: string): Promise<OAuthStateData> {
+    if (typeof state !== 'string' || state.length < 16 || state.length > MAX_ID_LENGTH) {
+      throw new InvalidInputError('unknown, expired or already used OAuth state');
+    }
+    const record = await this.#backend.take<StateRecord>(NS.state, sha256(state));
+    if (!record) {
+      this.#logger.warn({}, 'SECURITY: OAuth callback with an unknown, expired or already used state');
+      throw new InvalidInputError('unknown, expired or already used OAuth state');
+    }
+    if (record.expiresAt <= this.#clock.now()) {
+      throw new InvalidInputError('OAuth state expired; start the authorization again');
+    }
+    if (
+      record.sessionIdHash !== undefined &&
+      (sessionId === undefined || !secretsEqual(record.sessionIdHash, sha256(sessionId)))
+    ) {
+      this.#logger.warn(
+        {},
+        'SECURITY: OAuth state presented by a different session than the one that started it',
+      );
+      throw new InvalidInputError('OAuth state does not belong to this session');
+    }
+    const { sessionIdHash: _hidden, ...data } = record;
+    return structuredClone(data) as OAuthStateData;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The access rule
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Decides whether a request may use `requestedUser`'s credentials; see the table in the class
+   * documentation. Resolves the validated access, or throws {@link AccessDeniedError} (with a
+   * `reason`). Never falls through to allow.
+   */
+  async getCredentialsWithValidation(request: CredentialAccessRequest): Promise<ValidatedAccess> {
+    const requestedUser = normaliseUserId(request.requestedUser);
+    const deny = (reason: string, message: string): never => {
+      this.#logger.warn({ requestedUser, reason }, `SECURITY: credential access denied (${reason})`);
+      throw new AccessDeniedError(message, { userId: requestedUser, reason });
+    };
+
+    let via: ValidatedAccess['via'];
+    if (request.tokenUser !== undefined && request.tokenUser !== null) {
+      let tokenUser: string;
+      try {
+        tokenUser = normaliseUserId(request.tokenUser);
+      } catch {
+        return deny('invalid-token-user', 'the token user is not a valid user id');
+      }
+      if (tokenUser !== requestedUser) {
+        return deny('token-user-mismatch', "a token may only use its own user's credentials");
+      }
+      if (request.mcpSessionId !== undefined) {
+        if (!isId(request.mcpSessionId)) return deny('invalid-session-id', 'the MCP session id is malformed');
+        const bound = await this.#backend.get<BindingRecord>(NS.binding, request.mcpSessionId);
+        if (bound && bound.liveUntil > this.#clock.now() && bound.userId !== requestedUser) {
+          return deny('session-bound-to-other-user', 'this MCP session belongs to another user');
+        }
+      }
+      via = 'token';
+    } else if (request.mcpSessionId !== undefined) {
+      const boundUser = await this.getUserByMcpSession(request.mcpSessionId);
+      if (boundUser === undefined)
+        return deny('unbound-session', 'this MCP session is not bound to any user');
+      if (boundUser !== requestedUser) {
+        return deny('session-bound-to-other-user', 'this MCP session belongs to another user');
+      }
+      via = 'mcp-session';
+    } else {
+      return deny('no-identity', 'the request presents neither a verified token nor a bound MCP session');
+    }
+
+    const session = await this.#session(requestedUser);
+    if (!session) return deny('no-session', 'the user has no session; authorize first');
+    return { userId: requestedUser, via, session: toSessionInfo(session) };
+  }
+
+  /** Counts of live entries. No ids, no tokens. */
+  async stats(): Promise<SessionStoreStats> {
+    const [sessions, mcpBindings, bearerTokens, oauthStates] = await Promise.all([
+      this.#backend.count(NS.session),
+      this.#backend.count(NS.binding),
+      this.#backend.count(NS.token),
+      this.#backend.count(NS.state),
+    ]);
+    return { sessions, mcpBindings, bearerTokens, oauthStates };
+  }
+
+  async #session(userId: string): Promise<SessionRecord | undefined> {
+    const record = await this.#backend.get<SessionRecord>(NS.session, userId);
+    return record && record.liveUntil > this.#clock.now() ? record : undefined;
+  }
+}
+
+function sessionFields(input: StoreSessionInput): StoreSessionInput {
+  const fields: StoreSessionInput = {};
+  if (input.scopes !== undefined) {
+    if (!Array.isArray(input.scopes) || input.scopes.some((scope) => typeof scope !== 'string')) {
+      throw new InvalidInputError('scopes must be an array of strings');
+    }
+    fields.scopes = [...input.scopes];
+  }
+  if (input.expiresAt !== undefined) fields.expiresAt = input.expiresAt;
+  if (input.issuer !== undefined) fields.issuer = input.issuer;
+  if (input.clientId !== undefined) fields.clientId = input.clientId;
+  if (input.mcpSessionId !== undefined) {
+    checkId(input.mcpSessionId, 'MCP session id');
+    fields.mcpSessionId = input.mcpSessionId;
+  }
+  return fields;
+}
+
+function toSessionInfo(record: SessionRecord): SessionInfo {
+  const info: SessionInfo = {
+    userId: record.userId,
+    scopes: [...record.scopes],
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+  if (record.expiresAt !== undefined) info.expiresAt = record.expiresAt;
+  if (record.issuer !== undefined) info.issuer = record.issuer;
+  if (record.clientId !== undefined) info.clientId = record.clientId;
+  if (record.mcpSessionId !== undefined) info.mcpSessionId = record.mcpSessionId;
+  return info;
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isFinite(value) || value <= 0)
+    throw new InvalidInputError(`${name} must be a positive number of milliseconds`);
+  return Math.ceil(value);
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && PRINTABLE_ID.test(value);
+}
+
+function checkId(value: unknown, what: string): asserts value is string {
+  if (!isId(value))
+    throw new InvalidInputError(`${what} must be 1 to ${MAX_ID_LENGTH} printable ASCII characters`);
+}
+
+function checkState(state: unknown): asserts state is string {
+  if (
+    typeof state !== 'string' ||
+    state.length < 16 ||
+    state.length > MAX_ID_LENGTH ||
+    !PRINTABLE_ID.test(state)
+  ) {
+    throw new InvalidInputError(
+      'OAuth state must be 16 to 256 printable ASCII characters (use randomToken())',
+    );
+  }
+}

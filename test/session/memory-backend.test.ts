@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { MemorySessionBackend, OAuth21SessionStore } from '../../src/index.js';
+import { FakeClock } from '../support/clock.js';
+
+describe('MemorySessionBackend', () => {
+  it('bounds each namespace by its maximum, dropping the least recently used', async () => {
+    const backend = new MemorySessionBackend({ maxEntries: 100, maxEntriesByNamespace: { small: 10 } });
+    for (let i = 0; i < 1_000; i++) {
+      await backend.set('big', `k${i}`, { i }, { ttlMs: 60_000 });
+      await backend.set('small', `k${i}`, { i }, { ttlMs: 60_000 });
+    }
+    expect(await backend.count('big')).toBe(100);
+    expect(await backend.count('small')).toBe(10);
+    expect(await backend.get('big', 'k999')).toEqual({ i: 999 });
+    expect(await backend.get('big', 'k0')).toBeUndefined();
+  });
+
+  it('expires entries and sets on the injected clock', async () => {
+    const clock = new FakeClock();
+    const backend = new MemorySessionBackend({ clock });
+    await backend.set('ns', 'k', { v: 1 }, { ttlMs: 1_000 });
+    await backend.addMember('idx', 'user', 'm1', 1_000);
+    clock.advance(999);
+    expect(await backend.get('ns', 'k')).toEqual({ v: 1 });
+    clock.advance(2);
+    expect(await backend.get('ns', 'k')).toBeUndefined();
+    expect(await backend.takeMembers('idx', 'user')).toEqual([]);
+  });
+
+  it('bounds each set and extends (never shortens) its lifetime', async () => {
+    const clock = new FakeClock();
+    const backend = new MemorySessionBackend({ clock, maxMembersPerSet: 3 });
+    await backend.addMember('idx', 'u', 'a', 10_000);
+    for (const member of ['b', 'c', 'd']) await backend.addMember('idx', 'u', member, 1_000);
+    clock.advance(5_000);
+    expect(await backend.takeMembers('idx', 'u')).toEqual(['b', 'c', 'd']);
+  });
+
+  it('hands out frozen copies, so callers cannot change stored state', async () => {
+    const backend = new MemorySessionBackend();
+    const value = { list: [1, 2] };
+    await backend.set('ns', 'k', value, { ttlMs: 1_000 });
+    value.list.push(3);
+    const read = await backend.get<{ list: number[] }>('ns', 'k');
+    expect(read).toEqual({ list: [1, 2] });
+    expect(Object.isFrozen(read?.list)).toBe(true);
+  });
+
+  it('keeps the session store within its configured bounds when flooded', async () => {
+    const store = new OAuth21SessionStore({ maxSessions: 50, maxBearerTokens: 50, maxStates: 20 });
+    for (let i = 0; i < 500; i++) {
+      await store.storeSession(`user${i}@example.com`);
+      await store.issueBearerToken(`user${i}@example.com`);
+      await store.storeOAuthState(`state-${i}-${'x'.repeat(20)}`, { codeVerifier: 'v'.repeat(43) });
+    }
+    const stats = await store.stats();
+    expect(stats.sessions).toBe(50);
+    expect(stats.bearerTokens).toBe(50);
+    expect(stats.oauthStates).toBe(20);
+  });
+});

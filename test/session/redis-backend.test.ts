@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { AccessDeniedError, OAuth21SessionStore, StorageUnavailableError } from '../../src/index.js';
+import { RedisSessionBackend } from '../../src/redis/index.js';
+import { FakeClock } from '../support/clock.js';
+
+const redisUrl = inject('redisUrl');
+const VERIFIER = 'v'.repeat(43);
+
+describe.skipIf(!redisUrl)(
+  `two replicas on one Redis${redisUrl ? '' : ' (skipped: redis-server is not installed)'}`,
+  () => {
+    const clients: Redis[] = [];
+    afterEach(async () => {
+      await Promise.all(clients.splice(0).map((client) => client.quit()));
+    });
+
+    async function replicas() {
+      const keyPrefix = `replicas-${randomBytes(6).toString('hex')}:`;
+      const clock = new FakeClock();
+      const make = async () => {
+        const client = new Redis(redisUrl, { lazyConnect: true });
+        await client.connect();
+        clients.push(client);
+        return new OAuth21SessionStore({ backend: new RedisSessionBackend({ client, keyPrefix }), clock });
+      };
+      return { a: await make(), b: await make(), clock, keyPrefix };
+    }
+
+    it('behave as one store: a token issued on A verifies on B; sign-out on B kills it on A', async () => {
+      const { a, b } = await replicas();
+      await a.storeSession('alice@example.com', { scopes: ['openid'], mcpSessionId: 'mcp-1' });
+      const { token } = await a.issueBearerToken('alice@example.com');
+      expect((await b.verifyAccessToken(token)).extra).toEqual({ userId: 'alice@example.com' });
+      expect(await b.getUserByMcpSession('mcp-1')).toBe('alice@example.com');
+      await b.storeSession('bob@example.com');
+      await expect(b.bindMcpSession('mcp-1', 'bob@example.com')).rejects.toBeInstanceOf(AccessDeniedError);
+      await b.removeSession('alice@example.com');
+      await expect(a.verifyAccessToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
+      expect(await a.getUserByMcpSession('mcp-1')).toBeUndefined();
+    });
+
+    it('consume a state stored on A exactly once across 10 consumers on A and 10 on B', async () => {
+      const { a, b } = await replicas();
+      const state = randomBytes(24).toString('base64url');
+      await a.storeOAuthState(state, { codeVerifier: VERIFIER });
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).consumeOAuthState(state)),
+      );
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    });
+
+    it('let exactly one of two replicas win a race to bind one MCP session to different users', async () => {
+      const { a, b } = await replicas();
+      await a.storeSession('alice@example.com');
+      await a.storeSession('bob@example.com');
+      for (let round = 0; round < 20; round++) {
+        const id = `race-${round}`;
+        const results = await Promise.allSettled([
+          a.bindMcpSession(id, 'alice@example.com'),
+          b.bindMcpSession(id, 'bob@example.com'),
+        ]);
+        expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+        const winner = results[0].status === 'fulfilled' ? 'alice@example.com' : 'bob@example.com';
+        expect(await a.getUserByMcpSession(id)).toBe(winner);
+        expect(await b.getUserByMcpSession(id)).toBe(winner);
+      }
+    });
+
+    it('use Redis expiry under the configured prefix', async () => {
+      const { a, keyPrefix } = await replicas();
+      await a.storeSession('alice@example.com');
+      const { token } = await a.issueBearerToken('alice@example.com', { ttlMs: 60_000 });
+      const probe = new Redis(redisUrl);
+      clients.push(probe);
+      const keys = await probe.keys(`${keyPrefix}*`);
+      expect(keys.length).toBeGreaterThanOrEqual(3);
+      for (const key of keys) {
+        expect(key.startsWith(keyPrefix)).toBe(true);
+        expect(key).not.toContain(token);
+        const ttl = await probe.pttl(key);
+        expect(ttl, key).toBeGreaterThan(0);
+      }
+      const tokenKey = keys.find((key) => key.startsWith(`${keyPrefix}token:`))!;
+      expect(await probe.pttl(tokenKey)).toBeLessThanOrEqual(60_000);
+    });
+
+    it('treat an unreadable entry as absent (deny, never allow)', async () => {
+      const { a, keyPrefix } = await replicas();
+      const probe = new Redis(redisUrl);
+      clients.push(probe);
+      await probe.set(`${keyPrefix}session:alice@example.com`, '{not json', 'PX', 60_000);
+      expect(await a.getSession('alice@example.com')).toBeUndefined();
+      await expect(
+        a.getCredentialsWithValidation({
+          requestedUser: 'alice@example.com',
+          tokenUser: 'alice@example.com',
+        }),
+      ).rejects.toBeInstanceOf(AccessDeniedError);
+    });
+  },
+);
+
+describe('RedisSessionBackend when Redis is down', () => {
+  it('fails with StorageUnavailableError (and never allows)', async () => {
+    const client = new Redis({
+      host: '127.0.0.1',
+      port: 1,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    client.on('error', () => {});
+    const store = new OAuth21SessionStore({ backend: new RedisSessionBackend({ client }) });
+    await expect(store.verifyAccessToken('mcpoc_anything')).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(store.storeSession('alice@example.com')).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(
+      store.getCredentialsWithValidation({ requestedUser: 'alice@example.com', mcpSessionId: 'mcp-1' }),
+    ).rejects.toBeInstanceOf(StorageUnavailableError);
+    client.disconnect();
+  });
+});

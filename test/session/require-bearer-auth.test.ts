@@ -1,0 +1,55 @@
+import type { Server } from 'node:http';
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OAuth21SessionStore } from '../../src/index.js';
+
+describe('OAuth21SessionStore as the MCP SDK verifier: requireBearerAuth({ verifier: sessionStore })', () => {
+  const sessionStore = new OAuth21SessionStore();
+  let server: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    const app = express();
+    app.get(
+      '/protected',
+      requireBearerAuth({ verifier: sessionStore, requiredScopes: ['openid'] }),
+      (req, res) => {
+        res.json({ userId: req.auth?.extra?.userId, scopes: req.auth?.scopes });
+      },
+    );
+    server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const call = (token?: string) =>
+    fetch(`${base}/protected`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+
+  it('lets a valid token through with the user in req.auth.extra', async () => {
+    await sessionStore.storeSession('alice@example.com', { scopes: ['openid', 'email'] });
+    const { token } = await sessionStore.issueBearerToken('alice@example.com');
+    const response = await call(token);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ userId: 'alice@example.com', scopes: ['openid', 'email'] });
+  });
+
+  it('answers 401 with WWW-Authenticate for missing, unknown and revoked tokens', async () => {
+    await sessionStore.storeSession('bob@example.com', { scopes: ['openid'] });
+    const { token } = await sessionStore.issueBearerToken('bob@example.com');
+    await sessionStore.revokeBearerToken(token);
+    for (const presented of [undefined, 'mcpoc_nope', token]) {
+      const response = await call(presented);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    }
+  });
+
+  it('answers 403 when the token lacks a required scope', async () => {
+    await sessionStore.storeSession('carol@example.com', { scopes: ['email'] });
+    const { token } = await sessionStore.issueBearerToken('carol@example.com');
+    expect((await call(token)).status).toBe(403);
+  });
+});

@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { inject } from 'vitest';
+import { MemorySessionBackend } from '../../src/index.js';
+import { RedisSessionBackend } from '../../src/redis/index.js';
+import { describeSessionStore } from './session-store.suite.js';
+
+describeSessionStore('memory', () => ({
+  create: async (clock) => new MemorySessionBackend({ clock }),
+}));
+
+const redisUrl = inject('redisUrl');
+const clients: Redis[] = [];
+describeSessionStore(
+  'Redis',
+  () =>
+    redisUrl
+      ? {
+          create: async () => {
+            const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+            await client.connect();
+            clients.push(client);
+            return new RedisSessionBackend({ client, keyPrefix: `test-${randomBytes(6).toString('hex')}:` });
+          },
+          dispose: async () => {
+            await Promise.all(clients.splice(0).map((client) => client.quit()));
+          },
+        }
+      : undefined,
+  'redis-server is not installed (apt-get install redis-server)',
+);
