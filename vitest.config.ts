@@ -3,6 +3,10 @@ import { defineConfig } from 'vitest/config';
 
 const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
 
+// `.ci/run` points this at another google-auth-library major (11, on Node 22) to test the peer range's
+// other end.
+const googleAuthLibrary = process.env.MCPOC_GOOGLE_AUTH_LIBRARY_DIR;
+
 export default defineConfig({
   resolve: {
     // Tests, examples and the package's own lazy imports use the public entry points; point them at
@@ -12,6 +16,7 @@ export default defineConfig({
       { find: /^mcp-oauth-credentials\/s3$/, replacement: src('s3/index.ts') },
       { find: /^mcp-oauth-credentials\/redis$/, replacement: src('redis/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
+      ...(googleAuthLibrary ? [{ find: /^google-auth-library$/, replacement: googleAuthLibrary }] : []),
     ],
   },
   test: {

@@ -46,6 +46,17 @@ export {
 } from './errors.js';
 export type { Logger, LogMethod } from './logger.js';
 export { silentLogger } from './logger.js';
+export type {
+  AuthorizationResult,
+  CompleteAuthorizationInput,
+  CredentialManagerEvents,
+  CredentialManagerOAuthOptions,
+  CredentialManagerOptions,
+  OAuthEndpoints,
+  RetryOptions,
+  RevokeResult,
+} from './refresh/manager.js';
+export { CredentialManager } from './refresh/manager.js';
 export type { PkcePair } from './secrets.js';
 export {
   createPkcePair,

@@ -1,0 +1,847 @@
+/**
+ * {@link CredentialManager}: hands out access tokens that are valid, refreshing them through
+ * google-auth-library's `OAuth2Client` when needed: once per user at a time in a process, once per
+ * race across replicas (compare-and-swap on the store), saved before the caller gets the token, and
+ * never at the cost of a refresh token.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Credentials, OAuth2Client, type OAuth2ClientOptions } from 'google-auth-library';
+import { LRUCache } from 'lru-cache';
+import { type Clock, systemClock } from '../clock.js';
+import { type StoredCredentials, splitScopes, type VersionedCredentials } from '../credentials.js';
+import {
+  AccessDeniedError,
+  ConfigurationError,
+  ConflictError,
+  CorruptCredentialsError,
+  CredentialError,
+  InvalidInputError,
+  NotFoundError,
+  ProviderError,
+  ReauthRequiredError,
+  StorageUnavailableError,
+} from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { OAuth21SessionStore } from '../session/session-store.js';
+import type { CredentialStore } from '../stores/types.js';
+import { normaliseUserId } from '../user-id.js';
+import { Semaphore } from './semaphore.js';
+
+/** Endpoints of the OAuth provider, as google-auth-library's `OAuth2Client` takes them. Default: Google's. */
+export interface OAuthEndpoints {
+  oauth2AuthBaseUrl?: string | URL;
+  oauth2TokenUrl?: string | URL;
+  oauth2RevokeUrl?: string | URL;
+  oauth2FederatedSignonPemCertsUrl?: string | URL;
+  oauth2FederatedSignonJwkCertsUrl?: string | URL;
+  tokenInfoUrl?: string | URL;
+}
+
+/** The OAuth client the manager acts as. */
+export interface CredentialManagerOAuthOptions {
+  clientId: string;
+  clientSecret: string;
+  /** The redirect URI registered for the authorization code flow. */
+  redirectUri?: string;
+  /** Where the provider lives. Default: Google's endpoints. Tests and non-Google deployments point it elsewhere. */
+  endpoints?: OAuthEndpoints;
+  /** Accepted id_token issuers. Default: `accounts.google.com` and `https://accounts.google.com`. */
+  issuers?: string[];
+  /** Per-request timeout for token, revoke and certificate requests, ms. Default 10000. */
+  requestTimeoutMs?: number;
+}
+
+/** Retries of transient provider failures (network errors, timeouts, 408, 429, 5xx, `temporarily_unavailable`). */
+export interface RetryOptions {
+  /** Attempts including the first. Default 3. */
+  attempts?: number;
+  /** Delay before the first retry, ms; doubles each retry, with jitter. Default 250. */
+  baseDelayMs?: number;
+  /** Longest delay between attempts, ms. Default 5000. */
+  maxDelayMs?: number;
+}
+
+/** Options of {@link CredentialManager}. */
+export interface CredentialManagerOptions {
+  /** Where credentials live. */
+  store: CredentialStore;
+  /** Updated on authorization, cleared on revoke and on `invalid_grant`. */
+  sessionStore?: OAuth21SessionStore;
+  oauth: CredentialManagerOAuthOptions;
+  /**
+   * A token is handed out only if it stays valid at least this long, ms; otherwise it is refreshed
+   * first. Default 300000 (5 minutes).
+   */
+  refreshSkewMs?: number;
+  /** Time source. Default: the system clock. */
+  clock?: Clock;
+  /** Default: silent. Logs carry user ids and error codes, never tokens. */
+  logger?: Logger;
+  /** Most token requests in flight at once, across users. Default 10. */
+  maxConcurrentRefreshes?: number;
+  retry?: RetryOptions;
+  /** How often a refresh that lost a compare-and-swap race tries again before giving up. Default 3. */
+  maxConflictRetries?: number;
+  /**
+   * After `invalid_grant`, how long to wait for another replica's concurrent refresh to be saved before
+   * treating the credentials as dead, ms. A provider that rotates refresh tokens refuses the old one as
+   * soon as another replica used it; this keeps that race from logging the user out. Default 2000.
+   */
+  invalidGrantGraceMs?: number;
+  /** Most users whose fresh credentials are kept in memory (the hot path). Default 10000. */
+  credentialsCacheSize?: number;
+  /** The per-user API client cache of {@link CredentialManager.getService}. */
+  serviceCache?: { max?: number; ttlMs?: number };
+  /**
+   * Write the OAuth client secret into each new record (`client_secret`), as google_workspace_mcp does,
+   * so the Python server sharing the store can refresh. Default `false`.
+   */
+  persistClientSecret?: boolean;
+  /** How to wait between retries. Default: a real timer. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** What {@link CredentialManager.completeAuthorization} takes. */
+export interface CompleteAuthorizationInput {
+  /** The authorization code from the callback. */
+  code: string;
+  /** The PKCE verifier of this flow. */
+  codeVerifier: string;
+  /** The redirect URI the authorization request used. Default: `oauth.redirectUri`. */
+  redirectUri?: string;
+  /** Refuse (and store nothing) unless the signed-in account is this user. */
+  expectedUser?: string;
+  /** Scopes requested; used only if the provider's response omits `scope` (RFC 6749 §5.1). */
+  requestedScopes?: string[];
+  /** An MCP session to bind to the user in the session store. */
+  mcpSessionId?: string;
+}
+
+/** The outcome of an authorization. No tokens. */
+export interface AuthorizationResult {
+  userId: string;
+  /** Scopes actually granted. */
+  scopes: string[];
+  expiresAt: number | undefined;
+  /** Whether a refresh token is on file after this authorization (new, or kept from before). */
+  hasRefreshToken: boolean;
+  /** Claims of the verified id_token. */
+  profile: { sub: string; email: string; name?: string; picture?: string };
+}
+
+/** The outcome of {@link CredentialManager.revoke}. */
+export interface RevokeResult {
+  userId: string;
+  /** Whether credentials were in the store and are now removed. */
+  removed: boolean;
+  /** Whether the provider confirmed the revocation. */
+  providerRevoked: boolean;
+  /** Why the provider revocation failed (`HTTP 503`, `network error`...), when it did. */
+  providerError?: string;
+}
+
+/** Events of {@link CredentialManager}, for monitoring. None carries a token. */
+export interface CredentialManagerEvents {
+  /** A refresh succeeded and was saved. */
+  refreshed: { userId: string; durationMs: number; rotated: boolean; attempts: number };
+  /** A refresh attempt failed (`willRetry` tells whether another attempt follows). */
+  'refresh-failed': {
+    userId: string;
+    durationMs: number;
+    errorCode: string;
+    providerCode?: string;
+    attempt: number;
+    willRetry: boolean;
+  };
+  /** Another process saved a refresh first; this one used the winner's token. */
+  'refresh-conflict': { userId: string };
+  /** The user must authorize again; their dead credentials were removed (for `invalid_grant`). */
+  'reauth-required': { userId: string; reason: 'invalid_grant' | 'no-refresh-token' };
+  /** A user was authorized and their credentials saved. */
+  authorized: { userId: string; durationMs: number; scopes: string[]; hasRefreshToken: boolean };
+  /** A user's credentials were revoked. */
+  revoked: { userId: string; durationMs: number; removed: boolean; providerRevoked: boolean };
+}
+
+type ProviderFailure = { kind: 'invalid_grant' | 'invalid_client' | 'transient' | 'rejected' };
+
+const GOOGLE_ISSUERS = ['accounts.google.com', 'https://accounts.google.com'];
+
+/**
+ * The refresh-on-expiry wrapper around a {@link CredentialStore}.
+ *
+ * Guarantees:
+ * - `getValidCredentials` returns an access token valid for at least `refreshSkewMs`, or throws.
+ * - Concurrent callers for one user in one process share one refresh; at most
+ *   `maxConcurrentRefreshes` token requests run at once across users.
+ * - The refreshed record is saved with `put(..., { ifVersion })` before any caller sees it; a
+ *   replica that loses the race re-reads and returns the winner's token, never overwriting it.
+ * - The stored refresh token is kept when the provider does not resend one and replaced when it
+ *   rotates one (copied from google-auth-library's `tokens` event, before the library overwrites it).
+ * - A save failure reaches the caller. A transient provider failure is retried and deletes nothing.
+ * - `invalid_grant` deletes only the version that failed (a login saved meanwhile survives), removes
+ *   the session and throws {@link ReauthRequiredError}.
+ */
+export class CredentialManager {
+  readonly #store: CredentialStore;
+  readonly #sessionStore: OAuth21SessionStore | undefined;
+  readonly #oauth: CredentialManagerOAuthOptions;
+  readonly #clientOptions: OAuth2ClientOptions;
+  readonly #skewMs: number;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #retry: Required<RetryOptions>;
+  readonly #maxConflictRetries: number;
+  readonly #invalidGrantGraceMs: number;
+  readonly #persistClientSecret: boolean;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #limiter: Semaphore;
+  readonly #inFlight = new Map<string, Promise<StoredCredentials>>();
+  readonly #fresh: LRUCache<string, StoredCredentials>;
+  readonly #services: LRUCache<string, { value: unknown }>;
+  readonly #events = new EventEmitter();
+
+  constructor(options: CredentialManagerOptions) {
+    if (!options?.store) throw new ConfigurationError('CredentialManager needs a store');
+    if (!options.oauth?.clientId || !options.oauth.clientSecret) {
+      throw new ConfigurationError('CredentialManager needs oauth.clientId and oauth.clientSecret');
+    }
+    this.#store = options.store;
+    this.#sessionStore = options.sessionStore;
+    this.#oauth = options.oauth;
+    this.#skewMs = options.refreshSkewMs ?? 5 * 60 * 1000;
+    this.#clock = options.clock ?? systemClock;
+    this.#logger = options.logger ?? silentLogger;
+    this.#retry = {
+      attempts: Math.max(1, options.retry?.attempts ?? 3),
+      baseDelayMs: options.retry?.baseDelayMs ?? 250,
+      maxDelayMs: options.retry?.maxDelayMs ?? 5_000,
+    };
+    this.#maxConflictRetries = options.maxConflictRetries ?? 3;
+    this.#invalidGrantGraceMs = options.invalidGrantGraceMs ?? 2_000;
+    this.#persistClientSecret = options.persistClientSecret ?? false;
+    this.#sleep = options.sleep ?? ((ms) => sleep(ms));
+    this.#limiter = new Semaphore(options.maxConcurrentRefreshes ?? 10);
+    this.#fresh = new LRUCache({ max: options.credentialsCacheSize ?? 10_000 });
+    this.#services = new LRUCache({
+      max: options.serviceCache?.max ?? 1_000,
+      ttl: options.serviceCache?.ttlMs ?? 30 * 60 * 1000,
+      perf: { now: () => this.#clock.now() },
+    });
+    this.#events.setMaxListeners(100);
+    this.#clientOptions = {
+      clientId: options.oauth.clientId,
+      clientSecret: options.oauth.clientSecret,
+      ...(options.oauth.redirectUri === undefined ? {} : { redirectUri: options.oauth.redirectUri }),
+      ...(options.oauth.endpoints === undefined ? {} : { endpoints: options.oauth.endpoints }),
+      issuers: options.oauth.issuers ?? GOOGLE_ISSUERS,
+      // Retries are ours (with typed errors and events); the library's own would multiply them.
+      transporterOptions: {
+        timeout: options.oauth.requestTimeoutMs ?? 10_000,
+        retryConfig: { retry: 0, noResponseRetries: 0 },
+      },
+    };
+  }
+
+  /** Subscribes to an event; resolves a function that unsubscribes. Listener errors are logged and ignored. */
+  on<K extends keyof CredentialManagerEvents>(
+    event: K,
+    listener: (payload: CredentialManagerEvents[K]) => void,
+  ): () => void {
+    this.#events.on(event, listener);
+    return () => this.#events.off(event, listener);
+  }
+
+  #emit<K extends keyof CredentialManagerEvents>(event: K, payload: CredentialManagerEvents[K]): void {
+    for (const listener of this.#events.listeners(event)) {
+      try {
+        (listener as (value: CredentialManagerEvents[K]) => void)(payload);
+      } catch (error) {
+        this.#logger.warn({ event, error: String(error) }, 'CredentialManager event listener threw; ignored');
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Access tokens
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * The user's credentials with an access token valid for at least `refreshSkewMs`, refreshing and
+   * saving first if needed. The returned record is frozen.
+   *
+   * @param options.forceRefresh refresh even if the token looks valid (after the provider refused it).
+   * @throws NotFoundError when nothing is stored for the user; ReauthRequiredError when the user must
+   *   authorize again; ProviderError when the provider keeps failing; any store error on save.
+   */
+  async getValidCredentials(
+    rawUserId: string,
+    options: { forceRefresh?: boolean } = {},
+  ): Promise<StoredCredentials> {
+    const userId = normaliseUserId(rawUserId);
+    if (!options.forceRefresh) {
+      const cached = this.#fresh.get(userId);
+      if (cached !== undefined && this.#isFresh(cached)) return cached;
+    }
+    const running = this.#inFlight.get(userId);
+    if (running) return running;
+    const work = this.#load(userId, options.forceRefresh === true).finally(() => {
+      this.#inFlight.delete(userId);
+    });
+    this.#inFlight.set(userId, work);
+    return work;
+  }
+
+  #isFresh(credentials: StoredCredentials): boolean {
+    return (
+      credentials.accessToken !== '' &&
+      credentials.expiresAt !== undefined &&
+      credentials.expiresAt - this.#skewMs > this.#clock.now()
+    );
+  }
+
+  async #load(userId: string, force: boolean): Promise<StoredCredentials> {
+    const entry = await this.#store.get(userId);
+    if (!entry) {
+      this.#forget(userId);
+      throw new NotFoundError(`no credentials stored for ${userId}; authorize first`, { userId });
+    }
+    if (!force && this.#isFresh(entry.credentials)) return this.#remember(userId, entry.credentials);
+    return this.#refresh(userId, entry);
+  }
+
+  async #refresh(userId: string, initial: VersionedCredentials): Promise<StoredCredentials> {
+    let entry = initial;
+    const startedAt = this.#clock.now();
+    for (let round = 0; ; round++) {
+      const refreshToken = entry.credentials.refreshToken;
+      if (refreshToken === undefined) {
+        this.#emit('reauth-required', { userId, reason: 'no-refresh-token' });
+        throw new ReauthRequiredError(
+          `the access token of ${userId} expired and no refresh token is stored`,
+          {
+            userId,
+          },
+        );
+      }
+
+      let tokens: Credentials;
+      let attempts: number;
+      try {
+        ({ tokens, attempts } = await this.#limiter.run(() =>
+          this.#requestRefresh(userId, refreshToken, startedAt),
+        ));
+      } catch (error) {
+        if (!isProviderFailure(error) || error.kind !== 'invalid_grant') throw toPublicError(error, userId);
+        // invalid_grant: dead, unless another replica refreshed first (a rotating provider then
+        // refuses the old token) or the user signed in again. Give a concurrent winner time to save.
+        let current = await this.#store.get(userId);
+        if (current?.version === entry.version) {
+          await this.#sleep(this.#invalidGrantGraceMs);
+          current = await this.#store.get(userId);
+        }
+        if (current && current.version !== entry.version && round < this.#maxConflictRetries) {
+          if (this.#isFresh(current.credentials)) return this.#remember(userId, current.credentials);
+          entry = current;
+          continue;
+        }
+        if (current) await this.#removeDead(userId, entry.version);
+        else {
+          await this.#sessionStore?.removeSession(userId);
+          this.#forget(userId);
+          this.#emit('reauth-required', { userId, reason: 'invalid_grant' });
+        }
+        throw new ReauthRequiredError(
+          `the refresh token of ${userId} was revoked or expired; authorize again`,
+          {
+            userId,
+            cause: error.sanitised,
+          },
+        );
+      }
+
+      const merged = this.#applyRefresh(entry.credentials, tokens);
+      try {
+        await this.#saveWithRetry(userId, merged, entry.version);
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+        this.#emit('refresh-conflict', { userId });
+        const current = await this.#store.get(userId);
+        if (!current) {
+          throw new ReauthRequiredError(`credentials of ${userId} were removed while refreshing`, { userId });
+        }
+        if (this.#isFresh(current.credentials)) return this.#remember(userId, current.credentials);
+        if (round >= this.#maxConflictRetries) {
+          throw new ConflictError(`gave up refreshing ${userId} after ${round + 1} lost races`, { userId });
+        }
+        entry = current;
+        continue;
+      }
+      this.#clearServices(userId);
+      const rotated = typeof tokens.refresh_token === 'string' && tokens.refresh_token !== refreshToken;
+      this.#emit('refreshed', { userId, durationMs: this.#clock.now() - startedAt, rotated, attempts });
+      this.#logger.debug({ userId, rotated, attempts }, 'refreshed access token');
+      return this.#remember(userId, merged);
+    }
+  }
+
+  /** One refresh through google-auth-library, with retries of transient failures. */
+  async #requestRefresh(
+    userId: string,
+    refreshToken: string,
+    startedAt: number,
+  ): Promise<{ tokens: Credentials; attempts: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const client = new OAuth2Client(this.#clientOptions);
+      client.setCredentials({ refresh_token: refreshToken });
+      // google-auth-library emits the provider's tokens, then overwrites a rotated refresh token with
+      // the old one before resolving: copy what the event carries, at once.
+      let emitted: Credentials | undefined;
+      client.once('tokens', (tokens: Credentials) => {
+        emitted = { ...tokens };
+      });
+      try {
+        await client.getAccessToken();
+        if (!emitted?.access_token) throw new Error('the token response had no access_token');
+        return { tokens: this.#toClock(emitted), attempts: attempt };
+      } catch (error) {
+        const failure = classifyProviderFailure(error);
+        const willRetry = failure.kind === 'transient' && attempt < this.#retry.attempts;
+        this.#emit('refresh-failed', {
+          userId,
+          durationMs: this.#clock.now() - startedAt,
+          errorCode: failure.kind === 'invalid_grant' ? 'REAUTH_REQUIRED' : 'PROVIDER_ERROR',
+          providerCode: failure.providerCode,
+          attempt,
+          willRetry,
+        });
+        this.#logger.warn(
+          { userId, providerCode: failure.providerCode, attempt, willRetry },
+          'refresh failed',
+        );
+        if (!willRetry) throw failure;
+        await this.#sleep(this.#backoff(attempt));
+      }
+    }
+  }
+
+  #backoff(attempt: number): number {
+    const exponential = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+    return exponential / 2 + Math.random() * (exponential / 2);
+  }
+
+  /** google-auth-library dates tokens with `Date.now()`; re-date them on the injected clock. */
+  #toClock(tokens: Credentials): Credentials {
+    if (typeof tokens.expiry_date !== 'number') return tokens;
+    return { ...tokens, expiry_date: this.#clock.now() + Math.max(0, tokens.expiry_date - Date.now()) };
+  }
+
+  #applyRefresh(previous: StoredCredentials, tokens: Credentials): StoredCredentials {
+    const merged: StoredCredentials = {
+      ...previous,
+      accessToken: tokens.access_token ?? '',
+      tokenType: tokens.token_type ?? previous.tokenType,
+      scopes: tokens.scope ? splitScopes(tokens.scope) : [...previous.scopes],
+    };
+    if (tokens.refresh_token) merged.refreshToken = tokens.refresh_token;
+    if (typeof tokens.expiry_date === 'number') merged.expiresAt = Math.trunc(tokens.expiry_date);
+    else delete merged.expiresAt;
+    if (tokens.id_token) merged.idToken = tokens.id_token;
+    return merged;
+  }
+
+  /** Saves a refreshed record; retries a store that is briefly unavailable, never a lost race. */
+  async #saveWithRetry(userId: string, record: StoredCredentials, ifVersion: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#store.put(userId, record, { ifVersion });
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError) || attempt >= this.#retry.attempts) throw error;
+        this.#logger.warn({ userId, attempt }, 'saving refreshed credentials failed; retrying');
+        await this.#sleep(this.#backoff(attempt));
+      }
+    }
+  }
+
+  async #removeDead(userId: string, version: string): Promise<void> {
+    try {
+      await this.#store.delete(userId, { ifVersion: version });
+    } catch (error) {
+      // A fresh login saved meanwhile: keep it.
+      if (!(error instanceof ConflictError)) throw error;
+      this.#logger.info({ userId }, 'kept credentials saved after the refresh token died');
+    }
+    await this.#sessionStore?.removeSession(userId);
+    this.#forget(userId);
+    this.#emit('reauth-required', { userId, reason: 'invalid_grant' });
+  }
+
+  #remember(userId: string, credentials: StoredCredentials): StoredCredentials {
+    const frozen = deepFreeze(structuredClone(credentials));
+    this.#fresh.set(userId, frozen);
+    return frozen;
+  }
+
+  #forget(userId: string): void {
+    this.#fresh.delete(userId);
+    this.#clearServices(userId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Authorization and revocation
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Exchanges an authorization code (with its PKCE verifier), identifies the user from the verified
+   * id_token's `email`, saves the credentials (keeping a refresh token already on file when the
+   * provider sends none) and updates the session store.
+   *
+   * @throws InvalidInputError for a bad, used or expired code; AccessDeniedError when the id_token does
+   *   not verify, has no verified email, or is not `expectedUser`; ProviderError when the provider fails.
+   */
+  async completeAuthorization(input: CompleteAuthorizationInput): Promise<AuthorizationResult> {
+    const startedAt = this.#clock.now();
+    if (typeof input?.code !== 'string' || input.code.length === 0 || input.code.length > 2048) {
+      throw new InvalidInputError('authorization code is missing or malformed');
+    }
+    const client = new OAuth2Client(this.#clientOptions);
+    let tokens: Credentials;
+    try {
+      const redirectUri = input.redirectUri ?? this.#oauth.redirectUri;
+      const response = await client.getToken({
+        code: input.code,
+        codeVerifier: input.codeVerifier,
+        ...(redirectUri === undefined ? {} : { redirect_uri: redirectUri }),
+      });
+      tokens = this.#toClock({ ...response.tokens });
+    } catch (error) {
+      const failure = classifyProviderFailure(error);
+      if (failure.kind === 'invalid_grant') {
+        throw new InvalidInputError('the authorization code is invalid, expired or already used', {
+          cause: failure.cause,
+        });
+      }
+      throw toPublicError(failure, undefined);
+    }
+    if (!tokens.access_token || !tokens.id_token) {
+      throw new ProviderError(
+        'the token response lacks an access token or id_token (request the openid and email scopes)',
+      );
+    }
+
+    let payload: {
+      sub?: string;
+      email?: string;
+      email_verified?: boolean;
+      name?: string;
+      picture?: string;
+      iss?: string;
+    };
+    try {
+      const ticket = await client.verifyIdToken({ idToken: tokens.id_token, audience: this.#oauth.clientId });
+      payload = ticket.getPayload() ?? {};
+    } catch (error) {
+      throw new AccessDeniedError('the id_token did not verify', {
+        cause: sanitise(error),
+        reason: 'id-token-invalid',
+      });
+    }
+    if (!payload.email || payload.email_verified === false || !payload.sub) {
+      throw new AccessDeniedError('the id_token has no verified email', { reason: 'email-unverified' });
+    }
+    const userId = normaliseUserId(payload.email);
+    if (input.expectedUser !== undefined && normaliseUserId(input.expectedUser) !== userId) {
+      throw new AccessDeniedError(`signed in as ${userId}, not as the expected user`, {
+        userId,
+        reason: 'unexpected-user',
+      });
+    }
+    const scopes = tokens.scope ? splitScopes(tokens.scope) : [...(input.requestedScopes ?? [])];
+
+    let saved: StoredCredentials | undefined;
+    for (let attempt = 0; attempt <= this.#maxConflictRetries && saved === undefined; attempt++) {
+      let existing: VersionedCredentials | undefined;
+      let corrupt = false;
+      try {
+        existing = await this.#store.get(userId);
+      } catch (error) {
+        if (!(error instanceof CorruptCredentialsError)) throw error;
+        corrupt = true; // a fresh login replaces an unreadable record
+      }
+      const record: StoredCredentials = {
+        ...(existing?.credentials.extra ? { extra: { ...existing.credentials.extra } } : {}),
+        userId,
+        accessToken: tokens.access_token,
+        scopes,
+        tokenType: tokens.token_type ?? 'Bearer',
+        idToken: tokens.id_token,
+        clientId: this.#oauth.clientId,
+        tokenUri: String(client.endpoints.oauth2TokenUrl),
+      };
+      const refreshToken = tokens.refresh_token ?? existing?.credentials.refreshToken;
+      if (refreshToken) record.refreshToken = refreshToken;
+      if (typeof tokens.expiry_date === 'number') record.expiresAt = Math.trunc(tokens.expiry_date);
+      if (this.#persistClientSecret)
+        record.extra = { ...record.extra, client_secret: this.#oauth.clientSecret };
+      if (record.extra) delete record.extra.expiry;
+      try {
+        await this.#store.put(
+          userId,
+          record,
+          corrupt ? {} : { ifVersion: existing ? existing.version : null },
+        );
+        saved = record;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    if (saved === undefined) {
+      throw new ConflictError(`could not save credentials of ${userId}: the record kept changing`, {
+        userId,
+      });
+    }
+    this.#forget(userId);
+    this.#remember(userId, saved);
+
+    await this.#sessionStore?.storeSession(userId, {
+      scopes,
+      ...(saved.expiresAt === undefined ? {} : { expiresAt: saved.expiresAt }),
+      ...(payload.iss === undefined ? {} : { issuer: payload.iss }),
+      clientId: this.#oauth.clientId,
+      ...(input.mcpSessionId === undefined ? {} : { mcpSessionId: input.mcpSessionId }),
+    });
+    if (saved.refreshToken === undefined) {
+      this.#logger.warn(
+        { userId },
+        'no refresh token granted: ask for access_type=offline and prompt=consent',
+      );
+    }
+    const result: AuthorizationResult = {
+      userId,
+      scopes,
+      expiresAt: saved.expiresAt,
+      hasRefreshToken: saved.refreshToken !== undefined,
+      profile: {
+        sub: payload.sub,
+        email: userId,
+        ...(payload.name === undefined ? {} : { name: payload.name }),
+        ...(payload.picture === undefined ? {} : { picture: payload.picture }),
+      },
+    };
+    this.#emit('authorized', {
+      userId,
+      durationMs: this.#clock.now() - startedAt,
+      scopes,
+      hasRefreshToken: result.hasRefreshToken,
+    });
+    return result;
+  }
+
+  /**
+   * Signs a user out everywhere: asks the provider to revoke the grant, then (whatever the provider
+   * said) removes the credentials from the store, the session store and the caches. Idempotent.
+   * A provider failure is reported in the result and the `revoked` event, not thrown.
+   */
+  async revoke(rawUserId: string): Promise<RevokeResult> {
+    const userId = normaliseUserId(rawUserId);
+    const startedAt = this.#clock.now();
+    let entry: VersionedCredentials | undefined;
+    try {
+      entry = await this.#store.get(userId);
+    } catch (error) {
+      if (!(error instanceof CorruptCredentialsError)) throw error;
+    }
+    let providerRevoked = false;
+    let providerError: string | undefined;
+    const token = entry?.credentials.refreshToken ?? (entry?.credentials.accessToken || undefined);
+    if (token !== undefined) {
+      try {
+        await new OAuth2Client(this.#clientOptions).revokeToken(token);
+        providerRevoked = true;
+      } catch (error) {
+        const failure = classifyProviderFailure(error);
+        // The provider no longer knows the token: it is as revoked as it gets.
+        providerRevoked = failure.providerCode === 'invalid_token';
+        providerError = providerRevoked ? undefined : failure.providerCode;
+        if (!providerRevoked)
+          this.#logger.warn({ userId, providerCode: failure.providerCode }, 'provider revoke failed');
+      }
+    }
+    let removed = false;
+    try {
+      removed = await this.#store.delete(userId);
+    } finally {
+      await this.#sessionStore?.removeSession(userId);
+      this.#forget(userId);
+    }
+    this.#emit('revoked', { userId, durationMs: this.#clock.now() - startedAt, removed, providerRevoked });
+    return { userId, removed, providerRevoked, ...(providerError === undefined ? {} : { providerError }) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // API clients
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * An `OAuth2Client` authorised as the user, for googleapis or direct requests. It never sees the
+   * refresh token: when its access token nears expiry it asks the manager, so refreshes are shared
+   * and saved.
+   */
+  async getClient(rawUserId: string): Promise<OAuth2Client> {
+    const userId = normaliseUserId(rawUserId);
+    const credentials = await this.getValidCredentials(userId);
+    const { clientSecret: _secret, ...withoutSecret } = this.#clientOptions;
+    const client = new OAuth2Client({ ...withoutSecret, eagerRefreshThresholdMillis: this.#skewMs });
+    client.setCredentials(this.#forLibrary(credentials));
+    client.refreshHandler = async () => {
+      const fresh = await this.getValidCredentials(userId);
+      const tokens = this.#forLibrary(fresh);
+      return { access_token: tokens.access_token as string, expiry_date: tokens.expiry_date as number };
+    };
+    return client;
+  }
+
+  /** The record as google-auth-library `Credentials` dated on `Date.now()`, without the refresh token. */
+  #forLibrary(credentials: StoredCredentials): Credentials {
+    return {
+      access_token: credentials.accessToken,
+      token_type: credentials.tokenType,
+      scope: credentials.scopes.join(' '),
+      ...(credentials.expiresAt === undefined
+        ? {}
+        : { expiry_date: Date.now() + (credentials.expiresAt - this.#clock.now()) }),
+    };
+  }
+
+  /**
+   * A per-user API client (for example a googleapis service), built once by `factory` and cached
+   * (lru-cache, `serviceCache.max` entries, `serviceCache.ttlMs`); emptied for the user on refresh,
+   * authorization and revoke.
+   */
+  async getService<T>(
+    rawUserId: string,
+    name: string,
+    factory: (client: OAuth2Client) => T | Promise<T>,
+  ): Promise<T> {
+    const userId = normaliseUserId(rawUserId);
+    const key = `${userId}\n${name}`;
+    const cached = this.#services.get(key);
+    if (cached !== undefined) return cached.value as T;
+    const value = await factory(await this.getClient(userId));
+    this.#services.set(key, { value });
+    return value;
+  }
+
+  #clearServices(userId: string): void {
+    const prefix = `${userId}\n`;
+    for (const key of [...this.#services.keys()]) if (key.startsWith(prefix)) this.#services.delete(key);
+  }
+
+  /** Sizes of the caches (for monitoring). */
+  stats(): {
+    cachedCredentials: number;
+    cachedServices: number;
+    refreshesInFlight: number;
+    refreshesQueued: number;
+  } {
+    return {
+      cachedCredentials: this.#fresh.size,
+      cachedServices: this.#services.size,
+      refreshesInFlight: this.#limiter.active,
+      refreshesQueued: this.#limiter.waiting,
+    };
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/** A provider failure reduced to what is safe to keep (internal; callers see typed errors). */
+class ProviderFailureError extends Error {
+  constructor(
+    readonly kind: ProviderFailure['kind'],
+    readonly providerCode: string,
+    readonly sanitised: Error,
+  ) {
+    super(`provider failure (${providerCode})`, { cause: sanitised });
+  }
+}
+
+function isProviderFailure(error: unknown): error is ProviderFailureError {
+  return error instanceof ProviderFailureError;
+}
+
+/**
+ * Reduces a google-auth-library / gaxios error to what is safe to keep: the HTTP status and the OAuth
+ * `error` field. The raw error holds the request body (refresh token, client secret) and must never
+ * be kept as a cause or logged.
+ */
+function classifyProviderFailure(error: unknown): ProviderFailureError {
+  if (error instanceof ProviderFailureError) return error;
+  const response = (error as { response?: { status?: number; data?: unknown } } | undefined)?.response;
+  const status = typeof response?.status === 'number' ? response.status : undefined;
+  const data = response?.data;
+  const oauthError =
+    typeof data === 'object' && data !== null && typeof (data as { error?: unknown }).error === 'string'
+      ? (data as { error: string }).error
+      : undefined;
+  const code =
+    oauthError ??
+    (status !== undefined
+      ? `HTTP ${status}`
+      : (((error as { code?: unknown } | undefined)?.code as string | undefined) ?? 'network error'));
+  const sanitised = sanitise(error, code);
+  if (oauthError === 'invalid_grant') return new ProviderFailureError('invalid_grant', code, sanitised);
+  if (oauthError === 'invalid_client' || oauthError === 'unauthorized_client') {
+    return new ProviderFailureError('invalid_client', code, sanitised);
+  }
+  if (
+    status === undefined ||
+    status === 408 ||
+    status === 429 ||
+    status >= 500 ||
+    oauthError === 'temporarily_unavailable'
+  ) {
+    return new ProviderFailureError('transient', code, sanitised);
+  }
+  return new ProviderFailureError('rejected', code, sanitised);
+}
+
+function sanitise(error: unknown, code?: string): Error {
+  const safe = new Error(
+    code ?? (error instanceof Error && error.name !== 'Error' ? error.name : 'provider request failed'),
+  );
+  safe.name = 'ProviderResponse';
+  return safe;
+}
+
+function toPublicError(error: unknown, userId: string | undefined): Error {
+  if (error instanceof CredentialError) return error;
+  const failure = classifyProviderFailure(error);
+  const who = userId === undefined ? '' : ` for ${userId}`;
+  const options = {
+    cause: failure.sanitised,
+    providerCode: failure.providerCode,
+    ...(userId ? { userId } : {}),
+  };
+  if (failure.kind === 'invalid_client') {
+    return new ConfigurationError(`the provider refused the OAuth client (${failure.providerCode})`, {
+      ...options,
+      hint: 'check oauth.clientId and oauth.clientSecret',
+    });
+  }
+  return new ProviderError(
+    failure.kind === 'transient'
+      ? `the OAuth provider failed${who} after retries (${failure.providerCode})`
+      : `the OAuth provider refused the request${who} (${failure.providerCode})`,
+    options,
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * Two managers with separate store instances over one shared storage (a file directory; an S3
+ * endpoint) race to refresh one expired user, with a provider that rotates refresh tokens and kills
+ * the old one on use. Whatever the interleaving, no refresh token is lost and both end with the
+ * winner's token.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type GoogleLikeProvider,
+  startGoogleLikeProvider,
+} from '../../examples/support/google-like-provider.js';
+import { CredentialManager, type CredentialStore, FileCredentialStore } from '../../src/index.js';
+import { S3CredentialStore } from '../../src/s3/index.js';
+import { FakeClock } from '../support/clock.js';
+import { REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';
+import { testS3Client } from '../support/s3-endpoint.js';
+import { freshS3Store, s3Endpoint } from '../support/s3-test-store.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+let provider: GoogleLikeProvider;
+beforeAll(async () => {
+  provider = await startGoogleLikeProvider({ rotateRefreshTokens: true });
+});
+afterAll(() => provider.close());
+
+function managerOn(store: CredentialStore, clock: FakeClock): CredentialManager {
+  return new CredentialManager({
+    store,
+    clock,
+    oauth: {
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      redirectUri: REDIRECT_URI,
+      endpoints: provider.endpoints,
+      issuers: [provider.issuer],
+    },
+    retry: { attempts: 2, baseDelayMs: 1 },
+    invalidGrantGraceMs: 500,
+  });
+}
+
+async function race(makeStore: () => CredentialStore, label: string): Promise<{ tokenRequests: number[] }> {
+  const clock = new FakeClock(Date.now());
+  const setupStore = makeStore();
+  const userId = `race-${label}@example.com`;
+  await signIn(managerOn(setupStore, clock), provider, userId, { prompt: 'consent' });
+  const tokenRequests: number[] = [];
+  for (let round = 0; round < 8; round++) {
+    await setStoredExpiry(setupStore, userId, clock.now() - 1);
+    const a = managerOn(makeStore(), clock);
+    const b = managerOn(makeStore(), clock);
+    provider.resetCounters();
+    provider.setTokenLatency(round % 2 === 0 ? 0 : 15 + round * 5);
+    const [fromA, fromB] = await Promise.all([a.getValidCredentials(userId), b.getValidCredentials(userId)]);
+    const stored = (await setupStore.get(userId))!.credentials;
+    expect(fromA.accessToken, `round ${round}`).toBe(stored.accessToken);
+    expect(fromB.accessToken, `round ${round}`).toBe(stored.accessToken);
+    expect(
+      provider.isRefreshTokenLive(stored.refreshToken!),
+      `round ${round}: the stored refresh token works`,
+    ).toBe(true);
+    expect(provider.counters.refreshRequests).toBeGreaterThanOrEqual(1);
+    expect(provider.counters.refreshRequests).toBeLessThanOrEqual(2);
+    tokenRequests.push(provider.counters.refreshRequests);
+  }
+  provider.setTokenLatency(0);
+  return { tokenRequests };
+}
+
+describe('refresh races between replicas sharing a store (rotating provider)', () => {
+  it('on one file directory: no refresh token lost, both replicas end with the winner’s token', async () => {
+    const dir = await makeTempDir();
+    try {
+      await race(() => new FileCredentialStore({ directory: dir.path }), 'file');
+    } finally {
+      await dir.dispose();
+    }
+  }, 60_000);
+
+  it('on one S3 endpoint: no refresh token lost, both replicas end with the winner’s token', async () => {
+    const { bucket, prefix } = await freshS3Store();
+    await race(() => new S3CredentialStore({ client: testS3Client(s3Endpoint()), bucket, prefix }), 's3');
+  }, 60_000);
+});
