@@ -48,6 +48,7 @@ export type { Logger, LogMethod } from './logger.js';
 export { silentLogger } from './logger.js';
 export type {
   AuthorizationResult,
+  AuthorizationUrlInput,
   CompleteAuthorizationInput,
   CredentialManagerEvents,
   CredentialManagerOAuthOptions,

@@ -11,7 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Credentials, OAuth2Client, type OAuth2ClientOptions } from 'google-auth-library';
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
-import { type StoredCredentials, splitScopes, type VersionedCredentials } from '../credentials.js';
+import {
+  type CredentialsSummary,
+  describeCredentials,
+  type StoredCredentials,
+  splitScopes,
+  type VersionedCredentials,
+} from '../credentials.js';
 import {
   AccessDeniedError,
   ConfigurationError,
@@ -93,6 +99,12 @@ export interface CredentialManagerOptions {
   invalidGrantGraceMs?: number;
   /** Most users whose fresh credentials are kept in memory (the hot path). Default 10000. */
   credentialsCacheSize?: number;
+  /**
+   * How long credentials served from memory may go without a look at the store, ms. Bounds how long a
+   * change made elsewhere (another replica's revoke, an operator's `delete`) takes to be seen.
+   * Default 60000.
+   */
+  credentialsCacheTtlMs?: number;
   /** The per-user API client cache of {@link CredentialManager.getService}. */
   serviceCache?: { max?: number; ttlMs?: number };
   /**
@@ -118,6 +130,21 @@ export interface CompleteAuthorizationInput {
   requestedScopes?: string[];
   /** An MCP session to bind to the user in the session store. */
   mcpSessionId?: string;
+}
+
+/** What {@link CredentialManager.createAuthorizationUrl} takes. */
+export interface AuthorizationUrlInput {
+  /** The single-use `state` (see `OAuth21SessionStore.storeOAuthState`). */
+  state: string;
+  /** The S256 PKCE challenge. */
+  codeChallenge: string;
+  scopes: string[];
+  /** Default: `oauth.redirectUri`. */
+  redirectUri?: string;
+  /** Suggests the account to sign in with. */
+  loginHint?: string;
+  /** For example `consent`, to make Google issue a refresh token again. */
+  prompt?: string;
 }
 
 /** The outcome of an authorization. No tokens. */
@@ -225,10 +252,16 @@ export class CredentialManager {
     this.#persistClientSecret = options.persistClientSecret ?? false;
     this.#sleep = options.sleep ?? ((ms) => sleep(ms));
     this.#limiter = new Semaphore(options.maxConcurrentRefreshes ?? 10);
-    this.#fresh = new LRUCache({ max: options.credentialsCacheSize ?? 10_000 });
+    this.#fresh = new LRUCache({
+      max: options.credentialsCacheSize ?? 10_000,
+      ttl: options.credentialsCacheTtlMs ?? 60_000,
+      ttlResolution: 0,
+      perf: { now: () => this.#clock.now() },
+    });
     this.#services = new LRUCache({
       max: options.serviceCache?.max ?? 1_000,
       ttl: options.serviceCache?.ttlMs ?? 30 * 60 * 1000,
+      ttlResolution: 0,
       perf: { now: () => this.#clock.now() },
     });
     this.#events.setMaxListeners(100);
@@ -679,6 +712,32 @@ export class CredentialManager {
     }
     this.#emit('revoked', { userId, durationMs: this.#clock.now() - startedAt, removed, providerRevoked });
     return { userId, removed, providerRevoked, ...(providerError === undefined ? {} : { providerError }) };
+  }
+
+  /**
+   * The provider's authorization URL for a PKCE (S256) code flow with `access_type=offline`, built by
+   * google-auth-library from the configured endpoints.
+   */
+  createAuthorizationUrl(input: AuthorizationUrlInput): string {
+    const client = new OAuth2Client(this.#clientOptions);
+    const redirectUri = input.redirectUri ?? this.#oauth.redirectUri;
+    return client.generateAuthUrl({
+      access_type: 'offline',
+      scope: input.scopes,
+      state: input.state,
+      code_challenge: input.codeChallenge,
+      code_challenge_method: 'S256' as never,
+      include_granted_scopes: true,
+      ...(redirectUri === undefined ? {} : { redirect_uri: redirectUri }),
+      ...(input.loginHint === undefined ? {} : { login_hint: input.loginHint }),
+      ...(input.prompt === undefined ? {} : { prompt: input.prompt }),
+    });
+  }
+
+  /** What is stored for a user, without tokens and without refreshing; `undefined` when nothing is. */
+  async describe(rawUserId: string): Promise<CredentialsSummary | undefined> {
+    const entry = await this.#store.get(normaliseUserId(rawUserId));
+    return entry && describeCredentials(entry.credentials);
   }
 
   // -------------------------------------------------------------------------------------------
