@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     s3: 'src/s3/index.ts',
     redis: 'src/redis/index.ts',
+    express: 'src/express/index.ts',
     testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],

@@ -15,6 +15,7 @@ export default defineConfig({
       { find: /^mcp-oauth-credentials\/testing$/, replacement: src('testing/index.ts') },
       { find: /^mcp-oauth-credentials\/s3$/, replacement: src('s3/index.ts') },
       { find: /^mcp-oauth-credentials\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^mcp-oauth-credentials\/express$/, replacement: src('express/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
       ...(googleAuthLibrary ? [{ find: /^google-auth-library$/, replacement: googleAuthLibrary }] : []),
     ],

@@ -9,11 +9,11 @@ import {
   type GoogleLikeProvider,
   startGoogleLikeProvider,
 } from '../../examples/support/google-like-provider.js';
+import { testS3Client } from '../../examples/support/s3-endpoint.js';
 import { CredentialManager, type CredentialStore, FileCredentialStore } from '../../src/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { FakeClock } from '../support/clock.js';
 import { REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';
-import { testS3Client } from '../support/s3-endpoint.js';
 import { freshS3Store, s3Endpoint } from '../support/s3-test-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 

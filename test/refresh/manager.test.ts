@@ -505,3 +505,16 @@ describe('google-auth-library under test', () => {
     },
   );
 });
+
+describe('CredentialManager memory cache', () => {
+  it('looks at the store again after credentialsCacheTtlMs, so a deletion elsewhere is seen', async () => {
+    const { manager, store, clock } = setup({ credentialsCacheTtlMs: 30_000 });
+    await signIn(manager, provider, 'cached@example.com', { prompt: 'consent' });
+    await manager.getValidCredentials('cached@example.com');
+    await store.delete('cached@example.com');
+    clock.advance(29_000);
+    await expect(manager.getValidCredentials('cached@example.com')).resolves.toBeDefined();
+    clock.advance(1_001);
+    await expect(manager.getValidCredentials('cached@example.com')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

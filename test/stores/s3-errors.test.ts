@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { S3_TEST_CREDENTIALS } from '../../examples/support/s3-endpoint.js';
 import {
   AccessDeniedError,
   ConfigurationError,
@@ -31,7 +32,6 @@ import {
 } from '../../src/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { sampleCredentials } from '../../src/testing/index.js';
-import { S3_TEST_CREDENTIALS } from '../support/s3-endpoint.js';
 
 function serviceError(name: string, status: number, message = name): S3ServiceException {
   return new S3ServiceException({

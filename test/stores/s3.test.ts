@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { S3_TEST_CREDENTIALS, testS3Client } from '../../examples/support/s3-endpoint.js';
 import {
   ConfigurationError,
   ConflictError,
@@ -15,7 +16,6 @@ import {
 } from '../../src/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { describeCredentialStoreContract, sampleCredentials } from '../../src/testing/index.js';
-import { S3_TEST_CREDENTIALS, testS3Client } from '../support/s3-endpoint.js';
 import { freshS3Store, s3Endpoint } from '../support/s3-test-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 

@@ -3,8 +3,8 @@
  * addresses to the test workers through `inject()`.
  */
 import type { TestProject } from 'vitest/node';
+import { startS3Endpoint } from '../../examples/support/s3-endpoint.js';
 import { startRedisServer } from './redis-server.js';
-import { startS3Endpoint } from './s3-endpoint.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

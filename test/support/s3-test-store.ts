@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
+import { testS3Client } from '../../examples/support/s3-endpoint.js';
 import { S3CredentialStore, type S3CredentialStoreOptions } from '../../src/s3/index.js';
-import { testS3Client } from './s3-endpoint.js';
 
 /** The endpoint started by the global setup. */
 export function s3Endpoint(): string {

@@ -1,0 +1,263 @@
+/**
+ * An example MCP server (official SDK, Streamable HTTP) that acts for many Google users with
+ * mcp-oauth-credentials. Run it against Google:
+ *
+ *   cp examples/express/.env.example .env   # fill in the OAuth client
+ *   node --env-file=.env --import tsx examples/express/server.ts
+ *
+ * or end to end against a local Google-like provider with `npm run demo`.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Request, Response } from 'express';
+import {
+  type Clock,
+  CredentialManager,
+  type CredentialStore,
+  createCredentialStore,
+  type Logger,
+  OAuth21SessionStore,
+  type OAuthEndpoints,
+  type SessionBackend,
+} from 'mcp-oauth-credentials';
+import {
+  createAuthHandlers,
+  createMcpSessionGuard,
+  createToolAuth,
+  type ToolRequestExtra,
+  toolErrorMessage,
+} from 'mcp-oauth-credentials/express';
+
+/** Configuration of the example server. `configFromEnv()` reads it from the environment. */
+export interface ExampleServerConfig {
+  clientId: string;
+  clientSecret: string;
+  /** Listening port; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** Listening address. Default 127.0.0.1. */
+  host?: string;
+  /** How users and MCP clients reach this server. Default http://host:port. */
+  publicBaseUrl?: string;
+  /** A store, or a spec for createCredentialStore ('./credentials', 's3://bucket/prefix', 'memory:'). */
+  store?: CredentialStore | string;
+  /** Session state backend (Redis for replicas). Default: memory. */
+  sessionBackend?: SessionBackend;
+  /** The provider's endpoints and id_token issuers. Default: Google's. */
+  oauthEndpoints?: OAuthEndpoints;
+  issuers?: string[];
+  /** The OpenID userinfo endpoint get_profile calls. Default: Google's. */
+  userinfoUrl?: string;
+  /** Scopes to request besides openid and email. Default: profile. */
+  scopes?: string[];
+  /** Turn authentication off (benchmark baseline only): tools then answer for `anonymousUser`. */
+  authDisabled?: boolean;
+  anonymousUser?: string;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface ExampleServer {
+  url: string;
+  mcpUrl: string;
+  manager: CredentialManager;
+  sessionStore: OAuth21SessionStore;
+  store: CredentialStore;
+  close(): Promise<void>;
+}
+
+const GOOGLE_USERINFO = 'https://openidconnect.googleapis.com/v1/userinfo';
+
+/** Reads the configuration from environment variables (see .env.example). */
+export function configFromEnv(env: Record<string, string | undefined> = process.env): ExampleServerConfig {
+  const clientId = env.GOOGLE_OAUTH_CLIENT_ID;
+  const clientSecret = env.GOOGLE_OAUTH_CLIENT_SECRET;
+  if (!clientId || !clientSecret)
+    throw new Error('set GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET');
+  return {
+    clientId,
+    clientSecret,
+    port: Number(env.PORT ?? 8000),
+    host: env.HOST ?? '127.0.0.1',
+    ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
+    ...(env.CREDENTIAL_STORE ? { store: env.CREDENTIAL_STORE } : {}),
+    ...(env.OAUTH_SCOPES ? { scopes: env.OAUTH_SCOPES.split(/\s+/).filter(Boolean) } : {}),
+  };
+}
+
+/** Builds and starts the example server. */
+export async function startExampleServer(config: ExampleServerConfig): Promise<ExampleServer> {
+  const host = config.host ?? '127.0.0.1';
+  const logger = config.logger;
+  const store =
+    typeof config.store === 'object'
+      ? config.store
+      : await createCredentialStore(config.store, logger ? { logger } : {});
+  const sessionStore = new OAuth21SessionStore({
+    ...(config.sessionBackend ? { backend: config.sessionBackend } : {}),
+    ...(config.clock ? { clock: config.clock } : {}),
+    ...(logger ? { logger } : {}),
+  });
+
+  const app = createMcpExpressApp({ host });
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(config.port ?? 8000, host, () => resolve(listening));
+  });
+  const port = (server.address() as { port: number }).port;
+  const url = config.publicBaseUrl ?? `http://${host}:${port}`;
+  const redirectUri = `${url}/oauth/callback`;
+
+  const manager = new CredentialManager({
+    store,
+    sessionStore,
+    oauth: {
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+      redirectUri,
+      ...(config.oauthEndpoints ? { endpoints: config.oauthEndpoints } : {}),
+      ...(config.issuers ? { issuers: config.issuers } : {}),
+    },
+    ...(config.clock ? { clock: config.clock } : {}),
+    ...(logger ? { logger } : {}),
+  });
+
+  const auth = createAuthHandlers({
+    manager,
+    sessionStore,
+    redirectUri,
+    scopes: config.scopes ?? ['profile'],
+    mcpEndpoint: `${url}/mcp`,
+    ...(logger ? { logger } : {}),
+  });
+  const bearer = requireBearerAuth({ verifier: sessionStore });
+  const guard = createMcpSessionGuard({ sessionStore, ...(logger ? { logger } : {}) });
+  const toolAuth = createToolAuth({ manager, sessionStore });
+  const userinfoUrl = config.userinfoUrl ?? GOOGLE_USERINFO;
+  const signInUrl = `${url}/auth/start`;
+
+  app.get('/auth/start', auth.startAuthorization);
+  app.get('/oauth/callback', auth.oauthCallback);
+  app.post('/auth/revoke', bearer, auth.revoke);
+  app.get('/auth/status', bearer, auth.status);
+
+  const userOf = async (extra: ToolRequestExtra) => {
+    if (config.authDisabled) return { userId: config.anonymousUser ?? 'anonymous@example.com', fetch };
+    return toolAuth.forRequest(extra);
+  };
+
+  const buildMcpServer = () => {
+    const mcp = new McpServer({ name: 'mcp-oauth-credentials-example', version: '1.0.0' });
+    mcp.registerTool(
+      'get_profile',
+      { description: "Returns the signed-in Google user's profile (from the OpenID userinfo endpoint)." },
+      async (extra) => {
+        try {
+          const user = await userOf(extra);
+          const response = await user.fetch(userinfoUrl);
+          if (!response.ok)
+            return {
+              isError: true,
+              content: [{ type: 'text', text: `userinfo answered ${response.status}` }],
+            };
+          const profile = (await response.json()) as { email?: string; name?: string };
+          return {
+            content: [{ type: 'text', text: JSON.stringify({ email: profile.email, name: profile.name }) }],
+          };
+        } catch (error) {
+          return { isError: true, content: [{ type: 'text', text: toolErrorMessage(error, signInUrl) }] };
+        }
+      },
+    );
+    mcp.registerTool(
+      'list_scopes',
+      {
+        description:
+          'Lists the Google scopes stored for the signed-in user, and when the access token expires.',
+      },
+      async (extra) => {
+        try {
+          const user = await userOf(extra);
+          const summary = await manager.describe(user.userId);
+          const text = JSON.stringify({
+            user: user.userId,
+            scopes: summary?.scopes ?? [],
+            expiresAt: summary?.expiresAt ?? null,
+          });
+          return { content: [{ type: 'text', text }] };
+        } catch (error) {
+          return { isError: true, content: [{ type: 'text', text: toolErrorMessage(error, signInUrl) }] };
+        }
+      },
+    );
+    return mcp;
+  };
+
+  const transports = new Map<string, StreamableHTTPServerTransport>();
+  const handleMcp = async (req: Request, res: Response) => {
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const transport = transports.get(sessionId);
+      if (!transport) {
+        res
+          .status(404)
+          .json({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null });
+        return;
+      }
+      await transport.handleRequest(req, res, req.body);
+      return;
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
+      res
+        .status(400)
+        .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: no session' }, id: null });
+      return;
+    }
+    const bind = config.authDisabled ? async () => {} : guard.bindOnInitialize(req);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: async (id) => {
+        transports.set(id, transport);
+        await bind(id);
+      },
+      onsessionclosed: async (id) => {
+        transports.delete(id);
+        await guard.unbind(id);
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) transports.delete(transport.sessionId);
+    };
+    await buildMcpServer().connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  };
+  const protectedMcp = config.authDisabled ? [] : [bearer, guard.middleware];
+  for (const method of ['post', 'get', 'delete'] as const) {
+    app[method]('/mcp', ...protectedMcp, (req: Request, res: Response, next: (error?: unknown) => void) => {
+      handleMcp(req, res).catch(next);
+    });
+  }
+
+  return {
+    url,
+    mcpUrl: `${url}/mcp`,
+    manager,
+    sessionStore,
+    store,
+    close: async () => {
+      await Promise.allSettled([...transports.values()].map((transport) => transport.close()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const config = configFromEnv();
+  const server = await startExampleServer({ ...config, logger: console });
+  console.log(`MCP server on ${server.mcpUrl}; sign in at ${server.url}/auth/start`);
+}
