@@ -17,6 +17,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { CredentialStore } from 'mcp-oauth-credentials';
 import { browserSignIn } from '../support/browser.js';
 import { startGoogleLikeProvider } from '../support/google-like-provider.js';
+import { connectWithOAuth, TestOAuthClientProvider } from '../support/oauth-client.js';
 import { startExampleServer } from './server.js';
 
 export interface DemoStep {
@@ -27,6 +28,8 @@ export interface DemoStep {
 
 export interface DemoOptions {
   store: 'file' | 's3';
+  /** `bearer`: users paste a bearer token; `oauth`: MCP clients log in by themselves (MCP authorization). */
+  mode?: 'bearer' | 'oauth';
   /** Receives each step as it completes. Default: print it. */
   report?: (step: DemoStep) => void;
 }
@@ -68,6 +71,113 @@ async function callText(user: McpUser, name: string): Promise<{ isError: boolean
     content: Array<{ type: string; text?: string }>;
   };
   return { isError: result.isError === true, text: result.content.map((part) => part.text ?? '').join('') };
+}
+
+interface ScenarioContext {
+  step: (name: string, check: () => Promise<string>) => Promise<boolean>;
+  expect: (condition: boolean, message: string) => void;
+  provider: Awaited<ReturnType<typeof startGoogleLikeProvider>>;
+  server: Awaited<ReturnType<typeof startExampleServer>>;
+  clock: DemoClock;
+  readRaw: (userId: string) => Promise<string>;
+}
+
+/** MCP clients that have never seen the server log in by themselves, through the SDK's own OAuth code. */
+async function oauthScenario({
+  step,
+  expect,
+  provider,
+  server,
+  clock,
+  readRaw,
+}: ScenarioContext): Promise<void> {
+  const alice = 'alice@example.com';
+  const bob = 'bob@example.com';
+  const clients: Record<string, TestOAuthClientProvider> = {};
+  const sessions: Record<string, McpUser> = {};
+
+  for (const userId of [alice, bob]) {
+    await step(
+      `${userId}'s MCP client discovers the server, registers, and logs in through Google`,
+      async () => {
+        provider.setDefaultUser(userId); // who is at the browser's keyboard
+        clients[userId] = new TestOAuthClientProvider(`${userId.split('@')[0]}-mcp-client`);
+        sessions[userId] = await connectWithOAuth(server.mcpUrl, clients[userId]!);
+        const registered = clients[userId]!.clientInformation();
+        expect(registered?.client_id !== undefined, 'the client did not register');
+        expect(clients[userId]!.savedTokens.length === 1, 'no tokens were saved');
+        const raw = JSON.parse(await readRaw(userId)) as { refresh_token?: string };
+        expect(typeof raw.refresh_token === 'string', 'Google credentials were not stored');
+        return `registered as ${registered!.client_id.slice(0, 8)}…; got an access and a refresh token; Google credentials stored`;
+      },
+    );
+    await step(`${userId} calls get_profile and sees their own email`, async () => {
+      const profile = await callText(sessions[userId]!, 'get_profile');
+      expect(!profile.isError && JSON.parse(profile.text).email === userId, profile.text);
+      return profile.text;
+    });
+  }
+
+  await step(
+    "an hour passes: the client refreshes its own token; the server refreshes Google's once",
+    async () => {
+      provider.resetCounters();
+      clock.offsetMs += 61 * 60 * 1000;
+      const profile = await callText(sessions[alice]!, 'get_profile');
+      expect(!profile.isError && JSON.parse(profile.text).email === alice, profile.text);
+      expect(
+        clients[alice]!.savedTokens.length === 2,
+        `${clients[alice]!.savedTokens.length} token sets saved`,
+      );
+      expect(
+        provider.counters.refreshRequests === 1,
+        `${provider.counters.refreshRequests} Google refreshes`,
+      );
+      return 'the SDK client used its refresh token (rotated); 1 Google token request';
+    },
+  );
+
+  await step(
+    "alice's client signs out: its tokens stop working and the Google grant is revoked",
+    async () => {
+      const tokens = clients[alice]!.tokens()!;
+      const googleRefreshToken = (JSON.parse(await readRaw(alice)) as { refresh_token: string })
+        .refresh_token;
+      const response = await fetch(`${server.url}/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          client_id: clients[alice]!.clientInformation()!.client_id,
+          token: tokens.refresh_token!,
+        }),
+      });
+      expect(response.status === 200, `revoke answered ${response.status}`);
+      const call = await fetch(server.mcpUrl, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tokens.access_token}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+      });
+      expect(call.status === 401, `the old access token got ${call.status}`);
+      expect(!provider.isRefreshTokenLive(googleRefreshToken), 'the Google refresh token still works');
+      const stored = await readRaw(alice).then(
+        () => true,
+        () => false,
+      );
+      expect(!stored, 'the Google credentials are still stored');
+      return 'access token refused (401); Google grant revoked; credentials removed';
+    },
+  );
+
+  await step('bob still works', async () => {
+    const profile = await callText(sessions[bob]!, 'get_profile');
+    expect(!profile.isError && JSON.parse(profile.text).email === bob, profile.text);
+    return profile.text;
+  });
+  for (const session of Object.values(sessions)) await session.client.close().catch(() => {});
 }
 
 /** Runs the demo scenario; resolves every step (the caller decides what to print). */
@@ -121,7 +231,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoStep[]> {
       cleanups.push(() => rm(directory, { recursive: true, force: true }));
       store = directory;
       describeStore = `files in ${directory}`;
-      readRaw = async (userId) => readFile(join(directory, `${userId}.json`), 'utf8');
+      readRaw = async (userId) =>
+        readFile(join(directory, `${encodeURIComponent(userId).replace('%40', '@')}.json`), 'utf8');
     }
 
     const clock = new DemoClock();
@@ -134,9 +245,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoStep[]> {
       issuers: [provider.issuer],
       userinfoUrl: provider.userinfoUrl,
       clock,
+      authMode: options.mode ?? 'bearer',
     });
     cleanups.push(() => server.close());
     console.log(`provider ${provider.url}, MCP server ${server.mcpUrl}, credentials in ${describeStore}\n`);
+
+    if (options.mode === 'oauth') {
+      await oauthScenario({ step, expect, provider, server, clock, readRaw });
+      return steps;
+    }
 
     const alice = 'alice@example.com';
     const bob = 'bob@example.com';
@@ -246,9 +363,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     console.error('usage: npm run demo [-- --store file|s3]');
     process.exit(2);
   }
-  console.log(`mcp-oauth-credentials demo (store: ${values.store})\n`);
-  const steps = await runDemo({ store: values.store });
-  const failed = steps.filter((step) => !step.ok).length;
-  console.log(`\n${steps.length - failed}/${steps.length} steps passed`);
+  let failed = 0;
+  let total = 0;
+  for (const mode of ['bearer', 'oauth'] as const) {
+    console.log(
+      `\n== mcp-oauth-credentials demo: ${mode === 'bearer' ? 'bearer tokens' : 'MCP authorization (OAuth proxy to Google)'}, ${values.store} store\n`,
+    );
+    const steps = await runDemo({ store: values.store, mode });
+    failed += steps.filter((step) => !step.ok).length;
+    total += steps.length;
+  }
+  console.log(`\n${total - failed}/${total} steps passed`);
   process.exit(failed === 0 ? 0 : 1);
 }

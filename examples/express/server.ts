@@ -11,6 +11,10 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import {
+  getOAuthProtectedResourceMetadataUrl,
+  mcpAuthRouter,
+} from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -22,6 +26,7 @@ import {
   type CredentialStore,
   createCredentialStore,
   type Logger,
+  MemorySessionBackend,
   OAuth21SessionStore,
   type OAuthEndpoints,
   type SessionBackend,
@@ -30,6 +35,7 @@ import {
   createAuthHandlers,
   createMcpSessionGuard,
   createToolAuth,
+  GoogleOAuthProxyProvider,
   type ToolRequestExtra,
   toolErrorMessage,
 } from 'mcp-oauth-credentials/express';
@@ -55,6 +61,14 @@ export interface ExampleServerConfig {
   userinfoUrl?: string;
   /** Scopes to request besides openid and email. Default: profile. */
   scopes?: string[];
+  /**
+   * `bearer` (default): users sign in at /auth/start and paste a bearer token into their MCP client.
+   * `oauth`: MCP clients log in by themselves (MCP authorization: discovery, dynamic registration,
+   * PKCE), with this server as an OAuth proxy in front of Google.
+   */
+  authMode?: 'bearer' | 'oauth';
+  /** Apply the MCP SDK's rate limits to the OAuth endpoints (oauth mode). Default true. */
+  authRateLimit?: boolean;
   /** Turn authentication off (benchmark baseline only): tools then answer for `anonymousUser`. */
   authDisabled?: boolean;
   anonymousUser?: string;
@@ -63,7 +77,10 @@ export interface ExampleServerConfig {
 }
 
 export interface ExampleServer {
+  /** The public base URL (what users, clients and tokens see). */
   url: string;
+  /** Where this process listens (differs from `url` behind a proxy, or for replicas). */
+  listenUrl: string;
   mcpUrl: string;
   manager: CredentialManager;
   sessionStore: OAuth21SessionStore;
@@ -87,6 +104,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
     ...(env.CREDENTIAL_STORE ? { store: env.CREDENTIAL_STORE } : {}),
     ...(env.OAUTH_SCOPES ? { scopes: env.OAUTH_SCOPES.split(/\s+/).filter(Boolean) } : {}),
+    authMode: env.MCP_AUTH_MODE === 'oauth' ? 'oauth' : 'bearer',
   };
 }
 
@@ -98,8 +116,11 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
     typeof config.store === 'object'
       ? config.store
       : await createCredentialStore(config.store, logger ? { logger } : {});
+  // One backend for the session store and (oauth mode) the OAuth proxy provider's state.
+  const backend =
+    config.sessionBackend ?? new MemorySessionBackend(config.clock ? { clock: config.clock } : {});
   const sessionStore = new OAuth21SessionStore({
-    ...(config.sessionBackend ? { backend: config.sessionBackend } : {}),
+    backend,
     ...(config.clock ? { clock: config.clock } : {}),
     ...(logger ? { logger } : {}),
   });
@@ -111,6 +132,7 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
   const port = (server.address() as { port: number }).port;
   const url = config.publicBaseUrl ?? `http://${host}:${port}`;
   const redirectUri = `${url}/oauth/callback`;
+  const mcpUrl = `${url}/mcp`;
 
   const manager = new CredentialManager({
     store,
@@ -131,10 +153,43 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
     sessionStore,
     redirectUri,
     scopes: config.scopes ?? ['profile'],
-    mcpEndpoint: `${url}/mcp`,
+    mcpEndpoint: mcpUrl,
     ...(logger ? { logger } : {}),
   });
-  const bearer = requireBearerAuth({ verifier: sessionStore });
+  let verifier: OAuth21SessionStore | GoogleOAuthProxyProvider = sessionStore;
+  let resourceMetadataUrl: string | undefined;
+  if (config.authMode === 'oauth') {
+    const provider = new GoogleOAuthProxyProvider({
+      manager,
+      sessionStore,
+      backend,
+      googleCallbackUrl: `${url}/oauth/google/callback`,
+      resourceServerUrl: new URL(mcpUrl),
+      googleScopes: config.scopes ?? ['profile'],
+      ...(config.clock ? { clock: config.clock } : {}),
+      ...(logger ? { logger } : {}),
+    });
+    const rateLimit = config.authRateLimit === false ? { rateLimit: false as const } : {};
+    app.use(
+      mcpAuthRouter({
+        provider,
+        issuerUrl: new URL(url),
+        resourceServerUrl: new URL(mcpUrl),
+        resourceName: 'mcp-oauth-credentials example',
+        authorizationOptions: rateLimit,
+        tokenOptions: rateLimit,
+        clientRegistrationOptions: rateLimit,
+        revocationOptions: rateLimit,
+      }),
+    );
+    app.get('/oauth/google/callback', provider.googleCallbackHandler);
+    verifier = provider;
+    resourceMetadataUrl = getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl));
+  }
+  const bearer = requireBearerAuth({
+    verifier,
+    ...(resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl, expectedResource: new URL(mcpUrl) }),
+  });
   const guard = createMcpSessionGuard({ sessionStore, ...(logger ? { logger } : {}) });
   const toolAuth = createToolAuth({ manager, sessionStore });
   const userinfoUrl = config.userinfoUrl ?? GOOGLE_USERINFO;
@@ -244,7 +299,8 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
 
   return {
     url,
-    mcpUrl: `${url}/mcp`,
+    listenUrl: `http://${host}:${port}`,
+    mcpUrl,
     manager,
     sessionStore,
     store,

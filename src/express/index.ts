@@ -16,3 +16,5 @@ export type {
   ToolUserContext,
 } from './mcp.js';
 export { createMcpSessionGuard, createToolAuth, toolErrorMessage } from './mcp.js';
+export type { GoogleOAuthProxyProviderOptions } from './oauth-proxy-provider.js';
+export { GoogleOAuthProxyProvider, PROXY_NAMESPACES } from './oauth-proxy-provider.js';

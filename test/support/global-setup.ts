@@ -5,14 +5,7 @@
 import type { TestProject } from 'vitest/node';
 import { startS3Endpoint } from '../../examples/support/s3-endpoint.js';
 import { startRedisServer } from './redis-server.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    s3Endpoint: string;
-    /** `redis://127.0.0.1:<port>`, or '' when redis-server is not installed. */
-    redisUrl: string;
-  }
-}
+import './provided-context.js';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const s3 = await startS3Endpoint();

@@ -1,0 +1,107 @@
+/**
+ * An MCP client that logs in by itself, as real MCP clients do: the official SDK's OAuth support
+ * (`auth()` through `StreamableHTTPClientTransport`'s `authProvider`) with an in-memory
+ * `OAuthClientProvider`, and a "browser" that follows the authorization redirects (through the
+ * server and the Google-like provider) and hands the code back.
+ */
+
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type {
+  OAuthClientInformationMixed,
+  OAuthClientMetadata,
+  OAuthTokens,
+} from '@modelcontextprotocol/sdk/shared/auth.js';
+
+/** Follows redirects like a browser until one lands on `stopAt`; resolves that URL. */
+export async function followRedirects(start: URL, stopAt: string): Promise<URL> {
+  let url = start;
+  for (let hop = 0; hop < 10; hop++) {
+    if (url.href.startsWith(stopAt)) return url;
+    const response = await fetch(url, { redirect: 'manual' });
+    const location = response.headers.get('location');
+    if (!location)
+      throw new Error(`the authorization flow stopped at ${url.origin}${url.pathname} (${response.status})`);
+    url = new URL(location, url);
+  }
+  throw new Error('too many redirects');
+}
+
+/** An in-memory OAuthClientProvider whose "browser" follows the redirects by itself. */
+export class TestOAuthClientProvider implements OAuthClientProvider {
+  readonly redirectUrl: string;
+  #client: OAuthClientInformationMixed | undefined;
+  #tokens: OAuthTokens | undefined;
+  #verifier = '';
+  /** Where the last authorization landed (holds `code` and `state`, or `error`). */
+  lastCallback: URL | undefined;
+  /** Every token set saved, oldest first. */
+  readonly savedTokens: OAuthTokens[] = [];
+
+  constructor(
+    readonly name: string,
+    redirectUrl = 'http://127.0.0.1:43210/callback',
+  ) {
+    this.redirectUrl = redirectUrl;
+  }
+
+  get clientMetadata(): OAuthClientMetadata {
+    return {
+      client_name: this.name,
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+
+  clientInformation() {
+    return this.#client;
+  }
+  saveClientInformation(info: OAuthClientInformationMixed) {
+    this.#client = info;
+  }
+  tokens() {
+    return this.#tokens;
+  }
+  saveTokens(tokens: OAuthTokens) {
+    this.#tokens = tokens;
+    this.savedTokens.push(tokens);
+  }
+  saveCodeVerifier(verifier: string) {
+    this.#verifier = verifier;
+  }
+  codeVerifier() {
+    return this.#verifier;
+  }
+  async redirectToAuthorization(authorizationUrl: URL) {
+    this.lastCallback = await followRedirects(authorizationUrl, this.redirectUrl);
+  }
+}
+
+/** A connected MCP client for `mcpUrl`, logging in first if the server asks. */
+export async function connectWithOAuth(
+  mcpUrl: string,
+  provider: TestOAuthClientProvider,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const open = () => {
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+    const client = new Client({ name: provider.name, version: '1.0.0' });
+    return { client, transport };
+  };
+  let session = open();
+  try {
+    await session.client.connect(session.transport);
+    return session;
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError)) throw error;
+  }
+  const code = provider.lastCallback?.searchParams.get('code');
+  if (!code) throw new Error(`authorization failed: ${provider.lastCallback?.search ?? 'no callback'}`);
+  await session.transport.finishAuth(code);
+  session = open();
+  await session.client.connect(session.transport);
+  return session;
+}
