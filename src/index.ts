@@ -30,6 +30,8 @@ export {
   toGoogleTokens,
   toPythonDocument,
 } from './credentials.js';
+export type { EncryptionKey, KeyProvider } from './encryption/keyring.js';
+export { KEYS_ENV_VAR, Keyring, keyringFromEnv } from './encryption/keyring.js';
 export type { CredentialErrorCode, CredentialErrorOptions } from './errors.js';
 export {
   AccessDeniedError,
@@ -86,6 +88,8 @@ export type {
 export { OAuth21SessionStore, SESSION_NAMESPACES } from './session/session-store.js';
 export type { CreateCredentialStoreOptions } from './stores/create.js';
 export { createCredentialStore } from './stores/create.js';
+export type { EncryptedCredentialStoreOptions, RotationOutcome } from './stores/encrypted.js';
+export { EncryptedCredentialStore, isSealed } from './stores/encrypted.js';
 export type { FileCredentialStoreOptions } from './stores/file.js';
 export { defaultCredentialsDirectory, FileCredentialStore } from './stores/file.js';
 export { validateDelete, validateWrite } from './stores/input.js';

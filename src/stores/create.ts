@@ -4,12 +4,16 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
+import { KEYS_ENV_VAR, type KeyProvider, keyringFromEnv } from '../encryption/keyring.js';
 import { ConfigurationError, InvalidInputError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { EncryptedCredentialStore } from './encrypted.js';
 import { defaultCredentialsDirectory, FileCredentialStore, type FileCredentialStoreOptions } from './file.js';
 import { MemoryCredentialStore } from './memory.js';
 import type { S3StoreSettings } from './s3.js';
 import type { CredentialStore, StoreOperationListener } from './types.js';
+
+const ENCRYPTED_PREFIX = 'encrypted+';
 
 /** Options of {@link createCredentialStore}. */
 export interface CreateCredentialStoreOptions {
@@ -30,6 +34,11 @@ export interface CreateCredentialStoreOptions {
    * credentials or a provider), typed loosely here so the root needs no AWS SDK types.
    */
   s3?: Omit<S3StoreSettings, 'logger' | 'onOperation'> & { client?: unknown; credentials?: unknown };
+  /**
+   * For `encrypted+...` specs: the keys (default: `keyringFromEnv()`, i.e. `MCP_OAUTH_CREDENTIALS_KEYS`)
+   * and whether plaintext records are read (for migrations).
+   */
+  encryption?: { keyring?: KeyProvider; acceptPlaintext?: boolean };
 }
 
 /**
@@ -41,6 +50,7 @@ export interface CreateCredentialStoreOptions {
  * | `/abs/dir`, `./rel/dir`, `~/dir` | {@link FileCredentialStore} in that directory |
  * | `file:///abs/dir` | {@link FileCredentialStore} in that directory |
  * | `s3://bucket/prefix/` | `S3CredentialStore` (needs `@aws-sdk/client-s3`; loaded only then) |
+ * | `encrypted+<any of the above>` | {@link EncryptedCredentialStore} around it |
  *
  * Without a spec (or with an empty one) the google_workspace_mcp variables decide:
  * `WORKSPACE_MCP_CREDENTIALS_DIR`, then `GOOGLE_MCP_CREDENTIALS_DIR`, then
@@ -53,6 +63,21 @@ export async function createCredentialStore(
   options: CreateCredentialStoreOptions = {},
 ): Promise<CredentialStore> {
   const chosen = spec?.trim() || defaultCredentialsDirectory(options.env ?? process.env);
+  if (chosen.startsWith(ENCRYPTED_PREFIX)) {
+    const keyring = options.encryption?.keyring ?? keyringFromEnv(options.env ?? process.env);
+    if (!keyring) {
+      throw new ConfigurationError(
+        `encrypted stores need keys: set ${KEYS_ENV_VAR} or pass encryption.keyring`,
+      );
+    }
+    const inner = await createCredentialStore(chosen.slice(ENCRYPTED_PREFIX.length), options);
+    return new EncryptedCredentialStore(inner, {
+      keyring,
+      ...(options.encryption?.acceptPlaintext === undefined
+        ? {}
+        : { acceptPlaintext: options.encryption.acceptPlaintext }),
+    });
+  }
   const common = {
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.onOperation ? { onOperation: options.onOperation } : {}),

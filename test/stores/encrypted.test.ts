@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigurationError,
+  CorruptCredentialsError,
+  createCredentialStore,
+  EncryptedCredentialStore,
+  FileCredentialStore,
+  isSealed,
+  Keyring,
+  keyringFromEnv,
+  MemoryCredentialStore,
+  type StoredCredentials,
+} from '../../src/index.js';
+import { describeCredentialStoreContract, sampleCredentials } from '../../src/testing/index.js';
+import { freshS3Store } from '../support/s3-test-store.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const key = (id: string) => ({ id, key: new Uint8Array(randomBytes(32)) });
+const K1 = key('2026-05');
+const K2 = key('2026-11');
+
+describeCredentialStoreContract('EncryptedCredentialStore over memory', {
+  createStore: () =>
+    new EncryptedCredentialStore(new MemoryCredentialStore(), { keyring: new Keyring([K1]) }),
+});
+const fileDirs = new Map<object, () => Promise<void>>();
+describeCredentialStoreContract('EncryptedCredentialStore over files', {
+  createStore: async () => {
+    const dir = await makeTempDir();
+    const store = new EncryptedCredentialStore(new FileCredentialStore({ directory: dir.path }), {
+      keyring: new Keyring([K1]),
+    });
+    fileDirs.set(store, dir.dispose);
+    return store;
+  },
+  disposeStore: (store) => fileDirs.get(store)?.(),
+});
+describeCredentialStoreContract('EncryptedCredentialStore over S3', {
+  createStore: async () =>
+    new EncryptedCredentialStore((await freshS3Store()).store, { keyring: new Keyring([K1]) }),
+});
+
+function secretsIn(record: StoredCredentials): string[] {
+  return [record.accessToken, record.refreshToken!, record.idToken!, String(record.extra?.client_secret)];
+}
+
+async function expectCorrupt(
+  promise: Promise<unknown>,
+  userId: string,
+  keyId?: string,
+): Promise<CorruptCredentialsError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(CorruptCredentialsError);
+  expect((error as CorruptCredentialsError).userId).toBe(userId);
+  if (keyId !== undefined) expect((error as CorruptCredentialsError).keyId).toBe(keyId);
+  return error as CorruptCredentialsError;
+}
+
+describe('EncryptedCredentialStore', () => {
+  function setup(keys = [K1], acceptPlaintext = false) {
+    const inner = new MemoryCredentialStore();
+    const store = new EncryptedCredentialStore(inner, { keyring: new Keyring(keys), acceptPlaintext });
+    return { inner, store };
+  }
+
+  it('seals every secret with AES-256-GCM under the primary key and keeps the metadata readable', async () => {
+    const { inner, store } = setup();
+    const record = sampleCredentials('alice@example.com');
+    await store.put(record.userId, record);
+    const sealed = (await inner.get(record.userId))!.credentials;
+    for (const secret of secretsIn(record)) expect(JSON.stringify(sealed)).not.toContain(secret);
+    for (const value of [
+      sealed.accessToken,
+      sealed.refreshToken,
+      sealed.idToken,
+      sealed.extra?.client_secret,
+    ]) {
+      expect(value).toMatch(/^mcpoc:v1:2026-05:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]+$/);
+      expect(isSealed(value)).toBe(true);
+    }
+    expect(sealed).toMatchObject({
+      scopes: record.scopes,
+      expiresAt: record.expiresAt,
+      clientId: record.clientId,
+    });
+    expect((await store.get(record.userId))?.credentials).toEqual(record);
+    // A fresh nonce per write: the same record never seals to the same bytes.
+    await store.put(record.userId, record);
+    expect((await inner.get(record.userId))!.credentials.refreshToken).not.toBe(sealed.refreshToken);
+  });
+
+  it('refuses a record copied onto another user', async () => {
+    const { inner, store } = setup();
+    await store.put('alice@example.com', sampleCredentials('alice@example.com'));
+    const sealed = (await inner.get('alice@example.com'))!.credentials;
+    await inner.put('mallory@example.com', { ...sealed, userId: 'mallory@example.com' });
+    await expectCorrupt(store.get('mallory@example.com'), 'mallory@example.com', '2026-05');
+  });
+
+  it.each([
+    ['a flipped ciphertext bit', (r: StoredCredentials) => ({ ...r, refreshToken: flip(r.refreshToken!) })],
+    ['an edited expiry', (r: StoredCredentials) => ({ ...r, expiresAt: r.expiresAt! + 3_600_000 })],
+    [
+      'an added scope',
+      (r: StoredCredentials) => ({ ...r, scopes: [...r.scopes, 'https://mail.google.com/'] }),
+    ],
+    [
+      'secrets swapped between fields',
+      (r: StoredCredentials) => ({ ...r, accessToken: r.refreshToken!, refreshToken: r.accessToken }),
+    ],
+    ['a removed secret', (r: StoredCredentials) => ({ ...r, refreshToken: undefined })],
+    ['a truncated envelope', (r: StoredCredentials) => ({ ...r, accessToken: r.accessToken.slice(0, -10) })],
+    ['a cut-off envelope', (r: StoredCredentials) => ({ ...r, accessToken: r.accessToken.slice(0, 40) })],
+    ['a plaintext secret mixed in', (r: StoredCredentials) => ({ ...r, idToken: 'eyJ.plain' })],
+    [
+      'a swapped key id',
+      (r: StoredCredentials) => ({ ...r, accessToken: r.accessToken.replace(':2026-05:', ':2026-11:') }),
+    ],
+  ])('refuses %s without returning anything partial', async (_label, tamper) => {
+    const { inner, store } = setup([K1, K2]);
+    const record = sampleCredentials('bob@example.com');
+    await store.put(record.userId, record);
+    const entry = (await inner.get(record.userId))!;
+    const tampered = tamper(structuredClone(entry.credentials));
+    for (const field of Object.keys(tampered) as Array<keyof StoredCredentials>) {
+      if (tampered[field] === undefined) delete tampered[field];
+    }
+    await inner.put(record.userId, tampered);
+    const error = await expectCorrupt(store.get(record.userId), record.userId);
+    for (const secret of secretsIn(record))
+      expect(`${error.message} ${inspect(error)}`).not.toContain(secret);
+  });
+
+  it('refuses the wrong key, and a key id missing from the keyring, naming the key', async () => {
+    const { inner, store } = setup([K1]);
+    const record = sampleCredentials('carol@example.com');
+    await store.put(record.userId, record);
+    const impostor = new EncryptedCredentialStore(inner, {
+      keyring: new Keyring([{ id: '2026-05', key: randomBytes(32) }]),
+    });
+    await expectCorrupt(impostor.get(record.userId), record.userId, '2026-05');
+    const stranger = new EncryptedCredentialStore(inner, { keyring: new Keyring([K2]) });
+    const error = await expectCorrupt(stranger.get(record.userId), record.userId, '2026-05');
+    expect(error.message).toContain('not in the keyring');
+  });
+
+  it('rotates across two keys without downtime, resumably', async () => {
+    const inner = new MemoryCredentialStore();
+    const old = new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) });
+    for (const user of ['r1@example.com', 'r2@example.com']) await old.put(user, sampleCredentials(user));
+    const both = new EncryptedCredentialStore(inner, { keyring: new Keyring([K2, K1]) });
+    expect((await both.get('r1@example.com'))?.credentials.userId).toBe('r1@example.com');
+    expect(await both.rotateRecord('r1@example.com')).toBe('rotated');
+    // Interrupted here; running again finishes the job and leaves rotated records alone.
+    expect(await both.rotateRecord('r1@example.com')).toBe('current');
+    expect(await both.rotateRecord('r2@example.com')).toBe('rotated');
+    expect(await both.rotateRecord('nobody@example.com')).toBe('missing');
+    const onlyNew = new EncryptedCredentialStore(inner, { keyring: new Keyring([K2]) });
+    expect((await onlyNew.get('r2@example.com'))?.credentials.userId).toBe('r2@example.com');
+    expect((await inner.get('r2@example.com'))!.credentials.accessToken).toContain(':2026-11:');
+  });
+
+  it('reads plaintext records only with acceptPlaintext, and seals them on the next write', async () => {
+    const inner = new MemoryCredentialStore();
+    const record = sampleCredentials('legacy@example.com');
+    await inner.put(record.userId, record);
+    await expectCorrupt(
+      new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) }).get(record.userId),
+      record.userId,
+    );
+    const migrating = new EncryptedCredentialStore(inner, {
+      keyring: new Keyring([K1]),
+      acceptPlaintext: true,
+    });
+    const read = await migrating.get(record.userId);
+    expect(read?.credentials).toEqual(record);
+    await migrating.put(record.userId, read!.credentials, { ifVersion: read!.version });
+    expect(isSealed((await inner.get(record.userId))!.credentials.refreshToken)).toBe(true);
+    expect(await migrating.rotateRecord(record.userId)).toBe('current');
+  });
+
+  it('keeps the file store format: sealed values sit in the Python fields', async () => {
+    const dir = await makeTempDir();
+    try {
+      const store = new EncryptedCredentialStore(new FileCredentialStore({ directory: dir.path }), {
+        keyring: new Keyring([K1]),
+      });
+      const record = sampleCredentials('file@example.com');
+      await store.put(record.userId, record);
+      const document = JSON.parse(await readFile(join(dir.path, 'file@example.com.json'), 'utf8'));
+      expect(document.token).toMatch(/^mcpoc:v1:/);
+      expect(document.refresh_token).toMatch(/^mcpoc:v1:/);
+      expect(document.client_secret).toMatch(/^mcpoc:v1:/);
+      expect(document.scopes).toEqual(record.scopes);
+      expect((await store.get(record.userId))?.credentials).toEqual(record);
+    } finally {
+      await dir.dispose();
+    }
+  });
+});
+
+describe('keyrings', () => {
+  it('reads keys from the environment, primary first, and never shows key material', () => {
+    const keyring = keyringFromEnv({
+      MCP_OAUTH_CREDENTIALS_KEYS: `new:${Buffer.from(K2.key).toString('base64')}, old:${Buffer.from(K1.key).toString('base64url')}`,
+    })!;
+    expect(keyring.primaryKey().id).toBe('new');
+    expect(Buffer.from(keyring.keyById('old')!)).toEqual(Buffer.from(K1.key));
+    const shown = `${inspect(keyring)} ${JSON.stringify(keyring)}`;
+    expect(shown).toContain('new');
+    expect(shown).not.toContain(Buffer.from(K2.key).toString('base64'));
+    expect(keyringFromEnv({})).toBeUndefined();
+  });
+
+  it.each([
+    'nocolon',
+    'id:not base64!',
+    `id:${Buffer.alloc(16).toString('base64')}`,
+    `bad id:${Buffer.alloc(32).toString('base64')}`,
+    `a:${Buffer.alloc(32).toString('base64')},a:${Buffer.alloc(32).toString('base64')}`,
+  ])('refuses %j with ConfigurationError', (value) => {
+    expect(() => keyringFromEnv({ MCP_OAUTH_CREDENTIALS_KEYS: value })).toThrow(ConfigurationError);
+  });
+
+  it('builds encrypted stores from encrypted+ specs', async () => {
+    const env = { MCP_OAUTH_CREDENTIALS_KEYS: `k:${Buffer.from(K1.key).toString('base64')}` };
+    const store = await createCredentialStore('encrypted+memory:', { env });
+    expect(store).toBeInstanceOf(EncryptedCredentialStore);
+    await store.put('spec@example.com', sampleCredentials('spec@example.com'));
+    const inner = (store as EncryptedCredentialStore).inner;
+    expect(isSealed((await inner.get('spec@example.com'))!.credentials.accessToken)).toBe(true);
+    await expect(createCredentialStore('encrypted+memory:', { env: {} })).rejects.toBeInstanceOf(
+      ConfigurationError,
+    );
+  });
+});
+
+function flip(envelope: string): string {
+  const parts = envelope.split(':');
+  const body = Buffer.from(parts[4]!, 'base64url');
+  body[0] = body[0]! ^ 1;
+  parts[4] = body.toString('base64url');
+  return parts.join(':');
+}
