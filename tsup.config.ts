@@ -1,20 +1,9 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    s3: 'src/s3/index.ts',
-    redis: 'src/redis/index.ts',
-    express: 'src/express/index.ts',
-    testing: 'src/testing/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
+const shared: Options = {
   target: 'node20',
   platform: 'node',
-  splitting: true,
+  sourcemap: true,
   treeshake: true,
   // Peers and the package's own subpaths stay imports: never bundled into dist.
   external: [
@@ -27,4 +16,30 @@ export default defineConfig({
     /^google-auth-library/,
     /^mcp-oauth-credentials/,
   ],
-});
+};
+
+export default defineConfig([
+  {
+    ...shared,
+    entry: {
+      index: 'src/index.ts',
+      s3: 'src/s3/index.ts',
+      redis: 'src/redis/index.ts',
+      express: 'src/express/index.ts',
+      testing: 'src/testing/index.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    splitting: true,
+  },
+  {
+    // The command line tool: ESM only (top-level await), no types.
+    ...shared,
+    entry: { cli: 'src/cli/index.ts' },
+    format: ['esm'],
+    dts: false,
+    clean: false,
+    splitting: false,
+  },
+]);

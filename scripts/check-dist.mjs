@@ -38,6 +38,12 @@ for (const file of ['dist/index.js', 'dist/index.cjs']) {
   else console.log(`ok   ${file} loads no AWS SDK, Redis or Express (${loaded.length} modules)`);
 }
 
+const help = execFileSync(process.execPath, [pkg.bin['mcp-oauth-credentials'], '--help'], {
+  encoding: 'utf8',
+});
+if (help.startsWith('Usage: mcp-oauth-credentials')) console.log('ok   bin mcp-oauth-credentials --help');
+else failures.push('bin mcp-oauth-credentials --help printed no usage');
+
 if (failures.length > 0) {
   for (const failure of failures) console.error(`FAIL ${failure}`);
   process.exit(1);

@@ -13,8 +13,9 @@
  *
  * sealed with AES-256-GCM under the keyring's primary key and a fresh random nonce. The authenticated
  * data binds the envelope to its user id, its field, its key id, the list of sealed fields and a
- * SHA-256 of the record's other fields (scopes, expiry, client id...), so a record copied onto another
- * user, a field moved to another field, an edited expiry or a removed secret fails to open. The rest
+ * SHA-256 of the record's other interpreted fields (scopes, expiry, token type, client id, token URI),
+ * so a record copied onto another user, a field moved to another field, an edited expiry or scope, or
+ * a removed secret fails to open. The rest
  * of the record stays readable (for `list` and for operators) and keeps the inner store's format.
  *
  * @module
@@ -78,13 +79,13 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** A digest of everything in the record that is not a secret. */
+/**
+ * A digest of the record's interpreted, non-secret fields. `extra` is left out: it holds fields this
+ * package does not interpret, which stores may normalise (a stale original `expiry` text is dropped).
+ */
 function metadataDigest(record: StoredCredentials): string {
-  const { accessToken: _a, refreshToken: _r, idToken: _i, extra, ...rest } = record;
-  const { client_secret: _s, ...otherExtra } = extra ?? {};
-  return createHash('sha256')
-    .update(canonical({ ...rest, extra: otherExtra }))
-    .digest('base64url');
+  const { accessToken: _a, refreshToken: _r, idToken: _i, extra: _e, ...rest } = record;
+  return createHash('sha256').update(canonical(rest)).digest('base64url');
 }
 
 function additionalData(

@@ -347,6 +347,12 @@ export class S3CredentialStore implements CredentialStore {
         hint: 'create the bucket, or check the bucket name and region',
       });
     }
+    if (name === 'CredentialsProviderError') {
+      return new ConfigurationError('no AWS credentials were found for the S3 store', {
+        ...options,
+        hint: 'configure credentials for the AWS SDK default provider chain (environment, profile, or role)',
+      });
+    }
     if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'ExpiredToken') {
       return new ConfigurationError(`S3 refused the AWS credentials (${name})`, {
         ...options,

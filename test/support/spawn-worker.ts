@@ -15,9 +15,14 @@ export interface Worker {
 }
 
 /** Starts `node --import tsx <script> ...args` and exposes its stdout line by line. */
-export function spawnTsWorker(script: string, args: string[]): Worker {
+export function spawnTsWorker(
+  script: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Worker {
   const child = spawn(process.execPath, ['--import', 'tsx', supportPath(script), ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
+    ...(options.env ? { env: options.env } : {}),
   });
   const lines: string[] = [];
   const waiters: Array<(line: string) => void> = [];

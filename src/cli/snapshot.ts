@@ -1,0 +1,151 @@
+/**
+ * Whole-store snapshots for `export` / `import`: JSON lines, every record sealed with the keyring's
+ * primary key (the same envelope as `EncryptedCredentialStore`), streamed to a file or to S3 with
+ * `@aws-sdk/lib-storage`'s `Upload` (multipart for large stores).
+ *
+ * Format: a header line `{"format":"mcp-oauth-credentials-snapshot","version":1,"createdAt":...}`,
+ * then one `{"user":"...","record":{...sealed StoredCredentials...}}` per user.
+ *
+ * @module
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { PassThrough, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { ConfigurationError, CorruptCredentialsError, InvalidInputError } from '../errors.js';
+import { parseS3Location, type S3StoreSettings } from '../stores/s3.js';
+
+/** The header line of a snapshot. */
+export interface SnapshotHeader {
+  format: 'mcp-oauth-credentials-snapshot';
+  version: 1;
+  createdAt: string;
+  keyId: string;
+}
+
+export const SNAPSHOT_FORMAT = 'mcp-oauth-credentials-snapshot';
+
+/** A sink for snapshot lines; `close()` resolves once everything is durably written. */
+export interface SnapshotWriter {
+  write(line: string): Promise<void>;
+  close(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+type S3ClientSettings = Omit<S3StoreSettings, 'logger' | 'onOperation'>;
+
+async function s3Client(settings: S3ClientSettings) {
+  const { createS3Client } = await import('../stores/s3.js');
+  return createS3Client({ ...settings, requestTimeoutMs: settings.requestTimeoutMs ?? 30_000 });
+}
+
+function parseObjectLocation(target: string): { bucket: string; key: string } {
+  const { bucket, prefix } = parseS3Location(target);
+  const key = prefix.replace(/\/$/, '');
+  if (key === '')
+    throw new InvalidInputError('an S3 snapshot location needs a key: s3://bucket/path/snapshot.jsonl');
+  return { bucket, key };
+}
+
+/** Opens a snapshot destination: a file path (written 0600 via a temporary file) or `s3://bucket/key`. */
+export async function openSnapshotWriter(
+  target: string,
+  settings: S3ClientSettings & { partSizeBytes?: number },
+): Promise<SnapshotWriter> {
+  if (/^s3:\/\//i.test(target)) {
+    const { bucket, key } = parseObjectLocation(target);
+    let Upload: typeof import('@aws-sdk/lib-storage').Upload;
+    try {
+      ({ Upload } = await import('@aws-sdk/lib-storage'));
+    } catch (error) {
+      throw new ConfigurationError(
+        'exporting to S3 needs the optional peer dependency @aws-sdk/lib-storage',
+        {
+          cause: error,
+          hint: 'npm install @aws-sdk/lib-storage',
+        },
+      );
+    }
+    const body = new PassThrough();
+    const upload = new Upload({
+      client: await s3Client(settings),
+      params: {
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: 'application/x-ndjson',
+        ServerSideEncryption: settings.serverSideEncryption ?? 'AES256',
+        ...(settings.kmsKeyId === undefined ? {} : { SSEKMSKeyId: settings.kmsKeyId }),
+      },
+      partSize: Math.max(5 * 1024 * 1024, settings.partSizeBytes ?? 8 * 1024 * 1024),
+      queueSize: 4,
+      leavePartsOnError: false,
+    });
+    const done = upload.done();
+    done.catch(() => {});
+    return {
+      write: (line) =>
+        new Promise<void>((resolve) => {
+          if (body.write(`${line}\n`)) resolve();
+          else body.once('drain', () => resolve());
+        }),
+      close: async () => {
+        body.end();
+        await done;
+      },
+      abort: async () => {
+        await upload.abort().catch(() => {});
+        body.destroy();
+      },
+    };
+  }
+  const temporary = `${target}.${process.pid}.partial`;
+  const stream = createWriteStream(temporary, { mode: 0o600, flags: 'w' });
+  return {
+    write: (line) =>
+      new Promise<void>((resolve, reject) => {
+        stream.write(`${line}\n`, (error) => (error ? reject(error) : resolve()));
+      }),
+    close: async () => {
+      stream.end();
+      await finished(stream);
+      await rename(temporary, target);
+    },
+    abort: async () => {
+      stream.destroy();
+      await unlink(temporary).catch(() => {});
+    },
+  };
+}
+
+/** Reads a snapshot source line by line: a file path or `s3://bucket/key`. */
+export async function* readSnapshotLines(source: string, settings: S3ClientSettings): AsyncIterable<string> {
+  let input: Readable;
+  if (/^s3:\/\//i.test(source)) {
+    const { bucket, key } = parseObjectLocation(source);
+    const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const response = await (await s3Client(settings)).send(
+      new GetObjectCommand({ Bucket: bucket, Key: key }),
+    );
+    input = response.Body as Readable;
+  } else {
+    input = createReadStream(source, { encoding: 'utf8' });
+  }
+  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) if (line.trim() !== '') yield line;
+}
+
+/** Checks a snapshot's header line. */
+export function parseSnapshotHeader(line: string | undefined): SnapshotHeader {
+  let header: Partial<SnapshotHeader> | undefined;
+  try {
+    header = line === undefined ? undefined : (JSON.parse(line) as Partial<SnapshotHeader>);
+  } catch {
+    header = undefined;
+  }
+  if (header?.format !== SNAPSHOT_FORMAT || header.version !== 1 || typeof header.keyId !== 'string') {
+    throw new CorruptCredentialsError('this is not an mcp-oauth-credentials snapshot (version 1)');
+  }
+  return header as SnapshotHeader;
+}
