@@ -22,6 +22,7 @@ const MAX_LOCAL_PART_LENGTH = 64;
  * characters (some lower-case to ASCII and would alias another account) and non-strings.
  */
 export function normaliseUserId(raw: unknown): string {
+  if (typeof raw === 'string' && canonicalIds.has(raw)) return raw;
   if (typeof raw !== 'string' || raw.length === 0) {
     throw new InvalidInputError('user id must be a non-empty email address');
   }
@@ -35,7 +36,18 @@ export function normaliseUserId(raw: unknown): string {
   if (at <= 0 || local.length > MAX_LOCAL_PART_LENGTH || !LOCAL_PART.test(local) || !DOMAIN.test(domain)) {
     throw new InvalidInputError('user id is not a valid email address');
   }
+  rememberCanonical(userId);
   return userId;
+}
+
+// Ids already validated and in canonical form: every request normalises the same few ids several
+// times, and a set lookup is cheaper than the regular expressions. Bounded; emptied when full.
+const canonicalIds = new Set<string>();
+const MAX_REMEMBERED_IDS = 100_000;
+
+function rememberCanonical(userId: string): void {
+  if (canonicalIds.size >= MAX_REMEMBERED_IDS) canonicalIds.clear();
+  canonicalIds.add(userId);
 }
 
 /** True when `raw` is a valid user id (see {@link normaliseUserId}). */

@@ -227,7 +227,10 @@ export class CredentialManager {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #limiter: Semaphore;
   readonly #inFlight = new Map<string, Promise<StoredCredentials>>();
-  readonly #fresh: LRUCache<string, StoredCredentials>;
+  // Entries carry the time they were cached: one clock read per hit covers both the cache lifetime and
+  // the token's freshness (an lru-cache TTL would read the clock again).
+  readonly #fresh: LRUCache<string, { credentials: StoredCredentials; cachedAt: number }>;
+  readonly #cacheTtlMs: number;
   readonly #services: LRUCache<string, { value: unknown }>;
   readonly #events = new EventEmitter();
 
@@ -252,12 +255,8 @@ export class CredentialManager {
     this.#persistClientSecret = options.persistClientSecret ?? false;
     this.#sleep = options.sleep ?? ((ms) => sleep(ms));
     this.#limiter = new Semaphore(options.maxConcurrentRefreshes ?? 10);
-    this.#fresh = new LRUCache({
-      max: options.credentialsCacheSize ?? 10_000,
-      ttl: options.credentialsCacheTtlMs ?? 60_000,
-      ttlResolution: 0,
-      perf: { now: () => this.#clock.now() },
-    });
+    this.#fresh = new LRUCache({ max: options.credentialsCacheSize ?? 10_000 });
+    this.#cacheTtlMs = options.credentialsCacheTtlMs ?? 60_000;
     this.#services = new LRUCache({
       max: options.serviceCache?.max ?? 1_000,
       ttl: options.serviceCache?.ttlMs ?? 30 * 60 * 1000,
@@ -317,7 +316,12 @@ export class CredentialManager {
     const userId = normaliseUserId(rawUserId);
     if (!options.forceRefresh) {
       const cached = this.#fresh.get(userId);
-      if (cached !== undefined && this.#isFresh(cached)) return cached;
+      if (cached !== undefined) {
+        const now = this.#clock.now();
+        if (now - cached.cachedAt < this.#cacheTtlMs && this.#isFresh(cached.credentials, now)) {
+          return cached.credentials;
+        }
+      }
     }
     const running = this.#inFlight.get(userId);
     if (running) return running;
@@ -328,11 +332,11 @@ export class CredentialManager {
     return work;
   }
 
-  #isFresh(credentials: StoredCredentials): boolean {
+  #isFresh(credentials: StoredCredentials, now: number = this.#clock.now()): boolean {
     return (
       credentials.accessToken !== '' &&
       credentials.expiresAt !== undefined &&
-      credentials.expiresAt - this.#skewMs > this.#clock.now()
+      credentials.expiresAt - this.#skewMs > now
     );
   }
 
@@ -514,7 +518,7 @@ export class CredentialManager {
 
   #remember(userId: string, credentials: StoredCredentials): StoredCredentials {
     const frozen = deepFreeze(structuredClone(credentials));
-    this.#fresh.set(userId, frozen);
+    this.#fresh.set(userId, { credentials: frozen, cachedAt: this.#clock.now() });
     return frozen;
   }
 

@@ -27,6 +27,12 @@ export interface BackendSetOptions {
 export interface SessionBackend {
   /** Reads an entry; `undefined` when absent or expired. */
   get<T>(namespace: string, key: string): Promise<T | undefined>;
+  /**
+   * Optional synchronous `get`, for backends that hold everything in process (memory). The session
+   * store uses it on the per-request path to avoid a promise per lookup. `now` (epoch ms, the
+   * caller's clock reading) spares a clock read per lookup.
+   */
+  getSync?<T>(namespace: string, key: string, now?: number): T | undefined;
   /** Writes an entry; resolves `false` only when `onlyIfAbsent` found one. */
   set(namespace: string, key: string, value: unknown, options: BackendSetOptions): Promise<boolean>;
   /** Atomically reads and deletes an entry: of several concurrent callers, at most one gets it. */

@@ -22,7 +22,9 @@ export interface MemorySessionBackendOptions {
   clock?: Clock;
 }
 
-type Entry = { value: unknown };
+// Entries carry their own expiry (checked on read against the injected clock): an lru-cache TTL would
+// read the clock inside every get, and this map is on the per-request path.
+type Entry = { value: unknown; expiresAt: number };
 
 /**
  * Keeps each namespace in its own `LRUCache` with a `max` and per-entry TTLs, so memory stays bounded
@@ -36,24 +38,21 @@ export class MemorySessionBackend implements SessionBackend {
   readonly #maxByNamespace: Record<string, number>;
   readonly #maxMembers: number;
   readonly #perf: { now(): number };
+  readonly #clock: Clock;
 
   constructor(options: MemorySessionBackendOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 100_000;
     this.#maxByNamespace = { ...options.maxEntriesByNamespace };
     this.#maxMembers = options.maxMembersPerSet ?? 1_000;
     const clock = options.clock ?? systemClock;
+    this.#clock = clock;
     this.#perf = { now: () => clock.now() };
   }
 
   #mapFor(namespace: string): LRUCache<string, Entry> {
     let map = this.#maps.get(namespace);
     if (map === undefined) {
-      map = new LRUCache<string, Entry>({
-        max: this.#maxByNamespace[namespace] ?? this.#maxEntries,
-        ttl: 1,
-        ttlResolution: 0,
-        perf: this.#perf,
-      });
+      map = new LRUCache<string, Entry>({ max: this.#maxByNamespace[namespace] ?? this.#maxEntries });
       this.#maps.set(namespace, map);
     }
     return map;
@@ -73,27 +72,41 @@ export class MemorySessionBackend implements SessionBackend {
     return sets;
   }
 
+  getSync<T>(namespace: string, key: string, now: number = this.#clock.now()): T | undefined {
+    const map = this.#mapFor(namespace);
+    const entry = map.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry.value as T;
+  }
+
   async get<T>(namespace: string, key: string): Promise<T | undefined> {
-    return this.#mapFor(namespace).get(key)?.value as T | undefined;
+    return this.getSync<T>(namespace, key);
   }
 
   async set(namespace: string, key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
-    const map = this.#mapFor(namespace);
-    if (options.onlyIfAbsent && map.has(key)) return false;
-    map.set(key, { value: deepFreeze(structuredClone(value)) }, { ttl: Math.max(1, options.ttlMs) });
+    const now = this.#clock.now();
+    if (options.onlyIfAbsent && this.getSync(namespace, key, now) !== undefined) return false;
+    this.#mapFor(namespace).set(key, {
+      value: deepFreeze(structuredClone(value)),
+      expiresAt: now + Math.max(1, options.ttlMs),
+    });
     return true;
   }
 
   async take<T>(namespace: string, key: string): Promise<T | undefined> {
-    const map = this.#mapFor(namespace);
-    const entry = map.get(key);
-    if (entry === undefined) return undefined;
-    map.delete(key);
-    return entry.value as T;
+    const value = this.getSync<T>(namespace, key);
+    if (value !== undefined) this.#mapFor(namespace).delete(key);
+    return value;
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
-    return this.#mapFor(namespace).delete(key);
+    const live = this.getSync(namespace, key) !== undefined;
+    this.#mapFor(namespace).delete(key);
+    return live;
   }
 
   async addMember(namespace: string, key: string, member: string, ttlMs: number): Promise<void> {
@@ -119,8 +132,13 @@ export class MemorySessionBackend implements SessionBackend {
 
   async count(namespace: string): Promise<number> {
     const map = this.#mapFor(namespace);
-    map.purgeStale();
-    return map.size;
+    const now = this.#clock.now();
+    let live = 0;
+    for (const [key, entry] of map.entries()) {
+      if (entry.expiresAt > now) live += 1;
+      else map.delete(key);
+    }
+    return live;
   }
 }
 

@@ -12,6 +12,7 @@
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
 import { AccessDeniedError, InvalidInputError, NotFoundError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -47,7 +48,7 @@ export interface StoreSessionInput {
   mcpSessionId?: string;
 }
 
-/** A signed-in user, as the session store knows them. */
+/** A signed-in user, as the session store knows them. Frozen: read it, do not change it. */
 export interface SessionInfo {
   userId: string;
   scopes: string[];
@@ -169,6 +170,14 @@ export interface OAuth21SessionStoreOptions {
   tokenPrefix?: string;
   /** `AuthInfo.clientId` of tokens issued without one. Default `mcp-oauth-credentials`. */
   defaultClientId?: string;
+  /**
+   * Remembers recent successful verifications in process, keyed by the presented token, so a request
+   * costs no SHA-256 (the backend still holds only hashes). The user's session is still checked on
+   * every verification, so signing out takes effect at once everywhere; revoking a single token
+   * takes effect at once in this process and within `ttlMs` in other replicas. `false` turns it off.
+   * Default: `{ max: 100000, ttlMs: 60000 }` with the memory backend, `{ max: 100000, ttlMs: 5000 }` otherwise.
+   */
+  verifiedTokenCache?: { max?: number; ttlMs?: number } | false;
 }
 
 interface SessionRecord {
@@ -238,6 +247,8 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   readonly #ttl: { session: number; binding: number; token: number; state: number };
   readonly #tokenPrefix: string;
   readonly #defaultClientId: string;
+  readonly #verified: LRUCache<string, { record: TokenRecord; verifiedAt: number }> | undefined;
+  readonly #verifiedTtlMs: number;
 
   constructor(options: OAuth21SessionStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -263,6 +274,13 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
     };
     this.#tokenPrefix = options.tokenPrefix ?? 'mcpoc_';
     this.#defaultClientId = options.defaultClientId ?? 'mcp-oauth-credentials';
+    const cacheOptions = options.verifiedTokenCache;
+    this.#verifiedTtlMs =
+      cacheOptions === false ? 0 : (cacheOptions?.ttlMs ?? (this.#backend.getSync ? 60_000 : 5_000));
+    this.#verified =
+      cacheOptions === false || this.#verifiedTtlMs <= 0
+        ? undefined
+        : new LRUCache({ max: cacheOptions?.max ?? 100_000 });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -447,15 +465,29 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidTokenError('Invalid access token');
     }
-    const record = await this.#backend.get<TokenRecord>(NS.token, sha256(token));
+    const now = this.#clock.now();
+    let record: TokenRecord | undefined;
+    const remembered = this.#verified?.get(token);
+    if (remembered !== undefined && now - remembered.verifiedAt < this.#verifiedTtlMs) {
+      record = remembered.record;
+    } else {
+      const pendingRecord = this.#read<TokenRecord>(NS.token, sha256(token), now);
+      record = pendingRecord instanceof Promise ? await pendingRecord : pendingRecord;
+      if (record) this.#verified?.set(token, { record, verifiedAt: now });
+      else this.#verified?.delete(token);
+    }
     if (!record) throw new InvalidTokenError('Unknown or revoked access token');
-    if (record.expiresAt <= this.#clock.now()) throw new InvalidTokenError('Access token expired');
-    const session = await this.#session(record.userId);
-    if (!session || session.epoch !== record.epoch) throw new InvalidTokenError('Access token revoked');
+    if (record.expiresAt <= now) throw new InvalidTokenError('Access token expired');
+    const pendingSession = this.#read<SessionRecord>(NS.session, record.userId, now);
+    const session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
+    if (!session || session.liveUntil <= now || session.epoch !== record.epoch) {
+      throw new InvalidTokenError('Access token revoked');
+    }
     const info: AuthInfo = {
       token,
       clientId: record.clientId,
-      scopes: [...record.scopes],
+      // Frozen when the record comes from the memory backend: shared, not copied, per request.
+      scopes: Object.isFrozen(record.scopes) ? record.scopes : [...record.scopes],
       expiresAt: Math.floor(record.expiresAt / 1000),
       extra: { userId: record.userId },
     };
@@ -466,6 +498,7 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   /** Revokes one bearer token. Resolves whether it existed. */
   async revokeBearerToken(token: string): Promise<boolean> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return false;
+    this.#verified?.delete(token);
     const tokenHash = sha256(token);
     const record = await this.#backend.take<TokenRecord>(NS.token, tokenHash);
     if (!record) return false;
@@ -550,45 +583,69 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
    */
   async getCredentialsWithValidation(request: CredentialAccessRequest): Promise<ValidatedAccess> {
     const requestedUser = normaliseUserId(request.requestedUser);
-    const deny = (reason: string, message: string): never => {
-      this.#logger.warn({ requestedUser, reason }, `SECURITY: credential access denied (${reason})`);
-      throw new AccessDeniedError(message, { userId: requestedUser, reason });
-    };
-
+    const now = this.#clock.now();
     let via: ValidatedAccess['via'];
     if (request.tokenUser !== undefined && request.tokenUser !== null) {
       let tokenUser: string;
       try {
         tokenUser = normaliseUserId(request.tokenUser);
       } catch {
-        return deny('invalid-token-user', 'the token user is not a valid user id');
+        return this.#deny(requestedUser, 'invalid-token-user', 'the token user is not a valid user id');
       }
       if (tokenUser !== requestedUser) {
-        return deny('token-user-mismatch', "a token may only use its own user's credentials");
+        return this.#deny(
+          requestedUser,
+          'token-user-mismatch',
+          "a token may only use its own user's credentials",
+        );
       }
       if (request.mcpSessionId !== undefined) {
-        if (!isId(request.mcpSessionId)) return deny('invalid-session-id', 'the MCP session id is malformed');
-        const bound = await this.#backend.get<BindingRecord>(NS.binding, request.mcpSessionId);
-        if (bound && bound.liveUntil > this.#clock.now() && bound.userId !== requestedUser) {
-          return deny('session-bound-to-other-user', 'this MCP session belongs to another user');
+        if (!isId(request.mcpSessionId)) {
+          return this.#deny(requestedUser, 'invalid-session-id', 'the MCP session id is malformed');
+        }
+        const pendingBinding = this.#read<BindingRecord>(NS.binding, request.mcpSessionId, now);
+        const bound = pendingBinding instanceof Promise ? await pendingBinding : pendingBinding;
+        if (bound && bound.liveUntil > now && bound.userId !== requestedUser) {
+          return this.#deny(
+            requestedUser,
+            'session-bound-to-other-user',
+            'this MCP session belongs to another user',
+          );
         }
       }
       via = 'token';
     } else if (request.mcpSessionId !== undefined) {
       const boundUser = await this.getUserByMcpSession(request.mcpSessionId);
-      if (boundUser === undefined)
-        return deny('unbound-session', 'this MCP session is not bound to any user');
+      if (boundUser === undefined) {
+        return this.#deny(requestedUser, 'unbound-session', 'this MCP session is not bound to any user');
+      }
       if (boundUser !== requestedUser) {
-        return deny('session-bound-to-other-user', 'this MCP session belongs to another user');
+        return this.#deny(
+          requestedUser,
+          'session-bound-to-other-user',
+          'this MCP session belongs to another user',
+        );
       }
       via = 'mcp-session';
     } else {
-      return deny('no-identity', 'the request presents neither a verified token nor a bound MCP session');
+      return this.#deny(
+        requestedUser,
+        'no-identity',
+        'the request presents neither a verified token nor a bound MCP session',
+      );
     }
 
-    const session = await this.#session(requestedUser);
-    if (!session) return deny('no-session', 'the user has no session; authorize first');
+    const pendingSession = this.#read<SessionRecord>(NS.session, requestedUser, now);
+    const session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
+    if (!session || session.liveUntil <= now) {
+      return this.#deny(requestedUser, 'no-session', 'the user has no session; authorize first');
+    }
     return { userId: requestedUser, via, session: toSessionInfo(session) };
+  }
+
+  #deny(requestedUser: string, reason: string, message: string): never {
+    this.#logger.warn({ requestedUser, reason }, `SECURITY: credential access denied (${reason})`);
+    throw new AccessDeniedError(message, { userId: requestedUser, reason });
   }
 
   /** Counts of live entries. No ids, no tokens. */
@@ -605,6 +662,14 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   async #session(userId: string): Promise<SessionRecord | undefined> {
     const record = await this.#backend.get<SessionRecord>(NS.session, userId);
     return record && record.liveUntil > this.#clock.now() ? record : undefined;
+  }
+
+  // The per-request path: synchronous when the backend can answer synchronously (memory), so a
+  // lookup costs no promise; a promise otherwise (Redis).
+  #read<T>(namespace: string, key: string, now: number): T | undefined | Promise<T | undefined> {
+    return this.#backend.getSync
+      ? this.#backend.getSync<T>(namespace, key, now)
+      : this.#backend.get<T>(namespace, key);
   }
 }
 
@@ -626,7 +691,12 @@ function sessionFields(input: StoreSessionInput): StoreSessionInput {
   return fields;
 }
 
+// Records from the memory backend are frozen and shared, so the derived view can be too.
+const sessionInfos = new WeakMap<SessionRecord, SessionInfo>();
+
 function toSessionInfo(record: SessionRecord): SessionInfo {
+  const cached = sessionInfos.get(record);
+  if (cached !== undefined) return cached;
   const info: SessionInfo = {
     userId: record.userId,
     scopes: [...record.scopes],
@@ -637,6 +707,9 @@ function toSessionInfo(record: SessionRecord): SessionInfo {
   if (record.issuer !== undefined) info.issuer = record.issuer;
   if (record.clientId !== undefined) info.clientId = record.clientId;
   if (record.mcpSessionId !== undefined) info.mcpSessionId = record.mcpSessionId;
+  Object.freeze(info.scopes);
+  Object.freeze(info);
+  if (Object.isFrozen(record)) sessionInfos.set(record, info);
   return info;
 }
 

@@ -42,6 +42,22 @@ describe.skipIf(!redisUrl)(
       expect(await a.getUserByMcpSession('mcp-1')).toBeUndefined();
     });
 
+    it('see a token revoked on A within the verified-token cache lifetime on B, and a sign-out at once', async () => {
+      const { a, b, clock } = await replicas();
+      await a.storeSession('alice@example.com');
+      const first = await a.issueBearerToken('alice@example.com');
+      const second = await a.issueBearerToken('alice@example.com');
+      await b.verifyAccessToken(first.token); // B remembers this verification
+      await a.revokeBearerToken(first.token);
+      await expect(a.verifyAccessToken(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
+      await expect(b.verifyAccessToken(first.token)).resolves.toBeDefined(); // within the 5 s cache lifetime
+      clock.advance(5_000);
+      await expect(b.verifyAccessToken(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
+      await b.verifyAccessToken(second.token);
+      await a.removeSession('alice@example.com');
+      await expect(b.verifyAccessToken(second.token)).rejects.toBeInstanceOf(InvalidTokenError);
+    });
+
     it('consume a state stored on A exactly once across 10 consumers on A and 10 on B', async () => {
       const { a, b } = await replicas();
       const state = randomBytes(24).toString('base64url');
