@@ -31,6 +31,11 @@ export interface GoogleLikeProviderOptions {
   tokenLatencyMs?: number;
   /** Access token lifetime, seconds. Default 3599 (Google's). */
   accessTokenTtlSeconds?: number;
+  /**
+   * How id_tokens are signed. Default RS256 (Google's; what `verifyIdToken` checks). Load tests that
+   * never verify id_tokens can pick a cheaper algorithm so the provider is not the bottleneck.
+   */
+  signingAlgorithm?: 'RS256' | 'ES256' | 'EdDSA';
 }
 
 export interface InjectedFailure {
@@ -103,6 +108,8 @@ export interface GoogleLikeProvider {
   setDefaultUser(userId: string): void;
   /** Whether a refresh token is still accepted. */
   isRefreshTokenLive(refreshToken: string): boolean;
+  /** Creates a grant directly (as if the user had consented) and returns its refresh token; for load tests. */
+  issueGrant(userId: string, scopes?: string[]): string;
   close(): Promise<void>;
 }
 
@@ -129,7 +136,7 @@ export async function startGoogleLikeProvider(
   const failures: Array<InjectedFailure & { remaining: number }> = [];
 
   const issuer = new OAuth2Issuer();
-  await issuer.keys.generate('RS256');
+  await issuer.keys.generate(options.signingAlgorithm ?? 'RS256');
   const service = new OAuth2Service(issuer, { userinfo: '/v1/userinfo', revoke: '/revoke' });
 
   const codes = new Map<string, PendingCode>();
@@ -406,6 +413,11 @@ export async function startGoogleLikeProvider(
     },
     setDefaultUser(userId) {
       defaultUser = userId.toLowerCase();
+    },
+    issueGrant(userId, scopes = ['openid', 'email']) {
+      const refreshToken = `1//${randomBytes(24).toString('base64url')}`;
+      refreshTokens.set(refreshToken, { userId: userId.toLowerCase(), clientId, scopes, revoked: false });
+      return refreshToken;
     },
     isRefreshTokenLive(refreshToken) {
       const grant = refreshTokens.get(refreshToken);

@@ -95,8 +95,11 @@ export interface ToolRequestExtra {
 export interface ToolUserContext {
   userId: string;
   scopes: string[];
-  /** An `OAuth2Client` for googleapis (`google.drive({ version: 'v3', auth: client })`) or `client.request`. */
-  client: OAuth2Client;
+  /**
+   * An `OAuth2Client` for googleapis (`google.drive({ version: 'v3', auth: await user.client })`) or
+   * `client.request`; built on first access.
+   */
+  readonly client: Promise<OAuth2Client>;
   /** `fetch` with the user's fresh access token in the Authorization header. */
   fetch(input: string | URL, init?: RequestInit): Promise<Response>;
 }
@@ -129,15 +132,21 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
         tokenUser: userId,
         ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
       });
-      const client = await options.manager.getClient(access.userId);
+      // Fails now (not inside the tool) if the user's credentials are gone or dead; cached otherwise.
+      const credentials = await options.manager.getValidCredentials(access.userId);
+      let client: Promise<OAuth2Client> | undefined;
       return {
         userId: access.userId,
-        scopes: (client.credentials.scope ?? '').split(' ').filter(Boolean),
-        client,
+        scopes: [...credentials.scopes],
+        // Built on first use: a tool that only fetches never pays for an OAuth2Client.
+        get client() {
+          client ??= options.manager.getClient(access.userId);
+          return client;
+        },
         async fetch(input, init = {}) {
-          const { token } = await client.getAccessToken();
+          const fresh = await options.manager.getValidCredentials(access.userId);
           const headers = new Headers(init.headers);
-          headers.set('authorization', `Bearer ${token}`);
+          headers.set('authorization', `Bearer ${fresh.accessToken}`);
           return fetch(input, { ...init, headers });
         },
       };

@@ -30,6 +30,7 @@ import {
   ReauthRequiredError,
   StorageUnavailableError,
 } from '../errors.js';
+import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
 import type { CredentialStore } from '../stores/types.js';
@@ -229,7 +230,7 @@ export class CredentialManager {
   readonly #inFlight = new Map<string, Promise<StoredCredentials>>();
   // Entries carry the time they were cached: one clock read per hit covers both the cache lifetime and
   // the token's freshness (an lru-cache TTL would read the clock again).
-  readonly #fresh: LRUCache<string, { credentials: StoredCredentials; cachedAt: number }>;
+  readonly #fresh: TouchLru<{ credentials: StoredCredentials; cachedAt: number }>;
   readonly #cacheTtlMs: number;
   readonly #services: LRUCache<string, { value: unknown }>;
   readonly #events = new EventEmitter();
@@ -255,7 +256,7 @@ export class CredentialManager {
     this.#persistClientSecret = options.persistClientSecret ?? false;
     this.#sleep = options.sleep ?? ((ms) => sleep(ms));
     this.#limiter = new Semaphore(options.maxConcurrentRefreshes ?? 10);
-    this.#fresh = new LRUCache({ max: options.credentialsCacheSize ?? 10_000 });
+    this.#fresh = new TouchLru(options.credentialsCacheSize ?? 10_000);
     this.#cacheTtlMs = options.credentialsCacheTtlMs ?? 60_000;
     this.#services = new LRUCache({
       max: options.serviceCache?.max ?? 1_000,
@@ -315,9 +316,9 @@ export class CredentialManager {
   ): Promise<StoredCredentials> {
     const userId = normaliseUserId(rawUserId);
     if (!options.forceRefresh) {
-      const cached = this.#fresh.get(userId);
+      const now = this.#clock.now();
+      const cached = this.#fresh.get(userId, now);
       if (cached !== undefined) {
-        const now = this.#clock.now();
         if (now - cached.cachedAt < this.#cacheTtlMs && this.#isFresh(cached.credentials, now)) {
           return cached.credentials;
         }
@@ -518,7 +519,8 @@ export class CredentialManager {
 
   #remember(userId: string, credentials: StoredCredentials): StoredCredentials {
     const frozen = deepFreeze(structuredClone(credentials));
-    this.#fresh.set(userId, { credentials: frozen, cachedAt: this.#clock.now() });
+    const now = this.#clock.now();
+    this.#fresh.set(userId, { credentials: frozen, cachedAt: now }, now);
     return frozen;
   }
 

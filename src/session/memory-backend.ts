@@ -5,6 +5,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
+import { TouchLru } from '../internal/touch-lru.js';
 import type { BackendSetOptions, SessionBackend } from './backend.js';
 
 /** Options of {@link MemorySessionBackend}. */
@@ -32,7 +33,7 @@ type Entry = { value: unknown; expiresAt: number };
  * several replicas must share sessions.
  */
 export class MemorySessionBackend implements SessionBackend {
-  readonly #maps = new Map<string, LRUCache<string, Entry>>();
+  readonly #maps = new Map<string, TouchLru<Entry>>();
   readonly #sets = new Map<string, LRUCache<string, Set<string>>>();
   readonly #maxEntries: number;
   readonly #maxByNamespace: Record<string, number>;
@@ -49,10 +50,10 @@ export class MemorySessionBackend implements SessionBackend {
     this.#perf = { now: () => clock.now() };
   }
 
-  #mapFor(namespace: string): LRUCache<string, Entry> {
+  #mapFor(namespace: string): TouchLru<Entry> {
     let map = this.#maps.get(namespace);
     if (map === undefined) {
-      map = new LRUCache<string, Entry>({ max: this.#maxByNamespace[namespace] ?? this.#maxEntries });
+      map = new TouchLru<Entry>(this.#maxByNamespace[namespace] ?? this.#maxEntries);
       this.#maps.set(namespace, map);
     }
     return map;
@@ -74,7 +75,7 @@ export class MemorySessionBackend implements SessionBackend {
 
   getSync<T>(namespace: string, key: string, now: number = this.#clock.now()): T | undefined {
     const map = this.#mapFor(namespace);
-    const entry = map.get(key);
+    const entry = map.get(key, now);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
       map.delete(key);
@@ -90,10 +91,11 @@ export class MemorySessionBackend implements SessionBackend {
   async set(namespace: string, key: string, value: unknown, options: BackendSetOptions): Promise<boolean> {
     const now = this.#clock.now();
     if (options.onlyIfAbsent && this.getSync(namespace, key, now) !== undefined) return false;
-    this.#mapFor(namespace).set(key, {
-      value: deepFreeze(structuredClone(value)),
-      expiresAt: now + Math.max(1, options.ttlMs),
-    });
+    this.#mapFor(namespace).set(
+      key,
+      { value: deepFreeze(structuredClone(value)), expiresAt: now + Math.max(1, options.ttlMs) },
+      now,
+    );
     return true;
   }
 
@@ -133,12 +135,10 @@ export class MemorySessionBackend implements SessionBackend {
   async count(namespace: string): Promise<number> {
     const map = this.#mapFor(namespace);
     const now = this.#clock.now();
-    let live = 0;
-    for (const [key, entry] of map.entries()) {
-      if (entry.expiresAt > now) live += 1;
-      else map.delete(key);
-    }
-    return live;
+    const expired: string[] = [];
+    for (const [key, entry] of map.entries()) if (entry.expiresAt <= now) expired.push(key);
+    for (const key of expired) map.delete(key);
+    return map.size;
   }
 }
 

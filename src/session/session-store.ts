@@ -12,9 +12,9 @@
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
 import { AccessDeniedError, InvalidInputError, NotFoundError } from '../errors.js';
+import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
 import { normaliseUserId } from '../user-id.js';
@@ -247,7 +247,7 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   readonly #ttl: { session: number; binding: number; token: number; state: number };
   readonly #tokenPrefix: string;
   readonly #defaultClientId: string;
-  readonly #verified: LRUCache<string, { record: TokenRecord; verifiedAt: number }> | undefined;
+  readonly #verified: TouchLru<{ record: TokenRecord; verifiedAt: number }> | undefined;
   readonly #verifiedTtlMs: number;
 
   constructor(options: OAuth21SessionStoreOptions = {}) {
@@ -280,7 +280,7 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
     this.#verified =
       cacheOptions === false || this.#verifiedTtlMs <= 0
         ? undefined
-        : new LRUCache({ max: cacheOptions?.max ?? 100_000 });
+        : new TouchLru(cacheOptions?.max ?? 100_000);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -407,10 +407,13 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   /** The user an MCP session is bound to, or `undefined` (unbound, expired, or its user signed out). */
   async getUserByMcpSession(mcpSessionId: string): Promise<string | undefined> {
     if (!isId(mcpSessionId)) return undefined;
-    const binding = await this.#backend.get<BindingRecord>(NS.binding, mcpSessionId);
-    if (!binding || binding.liveUntil <= this.#clock.now()) return undefined;
-    const session = await this.#session(binding.userId);
-    return session && session.epoch === binding.epoch ? binding.userId : undefined;
+    const now = this.#clock.now();
+    const pendingBinding = this.#read<BindingRecord>(NS.binding, mcpSessionId, now);
+    const binding = pendingBinding instanceof Promise ? await pendingBinding : pendingBinding;
+    if (!binding || binding.liveUntil <= now) return undefined;
+    const pendingSession = this.#read<SessionRecord>(NS.session, binding.userId, now);
+    const session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
+    return session && session.liveUntil > now && session.epoch === binding.epoch ? binding.userId : undefined;
   }
 
   /** Forgets a binding (for example when the MCP session closes). Resolves whether one existed. */
@@ -467,13 +470,13 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
     }
     const now = this.#clock.now();
     let record: TokenRecord | undefined;
-    const remembered = this.#verified?.get(token);
+    const remembered = this.#verified?.get(token, now);
     if (remembered !== undefined && now - remembered.verifiedAt < this.#verifiedTtlMs) {
       record = remembered.record;
     } else {
       const pendingRecord = this.#read<TokenRecord>(NS.token, sha256(token), now);
       record = pendingRecord instanceof Promise ? await pendingRecord : pendingRecord;
-      if (record) this.#verified?.set(token, { record, verifiedAt: now });
+      if (record) this.#verified?.set(token, { record, verifiedAt: now }, now);
       else this.#verified?.delete(token);
     }
     if (!record) throw new InvalidTokenError('Unknown or revoked access token');

@@ -1,13 +1,14 @@
 /**
- * A per-record lock file that works across processes on one host and degrades to an age limit across
- * hosts (a shared volume). Created with O_EXCL; a lock whose owner process is gone (same host) or
- * that is older than `staleMs` is taken over, so a killed writer never wedges the store.
+ * A per-record lock that works across processes on one host and degrades to an age limit across
+ * hosts (a shared volume). The lock is a symbolic link whose target text names its owner
+ * (`pid@host#nonce`): creating it is one atomic system call that fails if it exists, and it is never
+ * followed. A lock whose owner process is gone (same host) or that is older than `staleMs` is taken
+ * over, so a killed writer never wedges the store.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { StorageUnavailableError } from '../errors.js';
@@ -26,9 +27,17 @@ interface LockOwner {
   nonce: string;
 }
 
-// A lock file that exists but has no readable owner yet: its creator is between open and write.
-const UNWRITTEN_LOCK_GRACE_MS = 2_000;
 const HOST = hostname();
+
+function encodeOwner(owner: LockOwner): string {
+  return `${owner.pid}@${encodeURIComponent(owner.host)}#${owner.nonce}`;
+}
+
+function decodeOwner(text: string): LockOwner | undefined {
+  const match = /^(\d+)@([^#]*)#([0-9a-f]+)$/.exec(text);
+  if (!match) return undefined;
+  return { pid: Number(match[1]), host: decodeURIComponent(match[2]!), nonce: match[3]! };
+}
 
 /** Acquires the lock at `lockPath`; resolves a function that releases it. */
 export async function acquireFileLock(
@@ -41,13 +50,14 @@ export async function acquireFileLock(
   let wait = 2;
   for (;;) {
     if (await tryCreate(lockPath, owner)) {
-      return () => release(lockPath, owner);
+      const acquiredAt = Date.now();
+      return () => release(lockPath, owner, acquiredAt, settings.staleMs);
     }
     if (await breakIfStale(lockPath, settings.staleMs)) continue;
     if (Date.now() >= deadline) {
       throw new StorageUnavailableError(`credentials for ${userId} are locked by another writer`, {
         userId,
-        hint: `the lock file ${lockPath} was held for longer than ${settings.timeoutMs} ms`,
+        hint: `the lock ${lockPath} was held for longer than ${settings.timeoutMs} ms`,
       });
     }
     await delay(wait + Math.random() * wait);
@@ -56,41 +66,25 @@ export async function acquireFileLock(
 }
 
 async function tryCreate(lockPath: string, owner: LockOwner): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(
-      lockPath,
-      constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW,
-      0o600,
-    );
+    await symlink(encodeOwner(owner), lockPath);
+    return true;
   } catch (error) {
     if (errorCode(error) === 'EEXIST') return false;
     throw error;
   }
-  try {
-    await handle.writeFile(JSON.stringify(owner));
-  } finally {
-    await handle.close();
-  }
-  return true;
 }
 
-async function readOwner(path: string): Promise<LockOwner | undefined> {
+/** The lock's target text; `null` when the path is not a symbolic link; `undefined` when it is gone. */
+async function readTarget(path: string): Promise<string | null | undefined> {
   try {
-    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-    if (
-      typeof parsed === 'object' &&
-      parsed !== null &&
-      typeof (parsed as LockOwner).pid === 'number' &&
-      typeof (parsed as LockOwner).host === 'string' &&
-      typeof (parsed as LockOwner).nonce === 'string'
-    ) {
-      return parsed as LockOwner;
-    }
-  } catch {
-    // unreadable or half-written: no owner
+    return await readlink(path);
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ENOENT') return undefined;
+    if (code === 'EINVAL') return null;
+    throw error;
   }
-  return undefined;
 }
 
 function processIsAlive(pid: number): boolean {
@@ -102,19 +96,25 @@ function processIsAlive(pid: number): boolean {
   }
 }
 
+// Something at the lock path that is not a lock this package wrote (a stray file or link) is taken
+// over only after this long, in case it is being created right now.
+const FOREIGN_LOCK_GRACE_MS = 2_000;
+
 async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean> {
+  const target = await readTarget(lockPath);
+  if (target === undefined) return true; // released meanwhile: try again at once
   let modifiedAt: number;
   try {
-    modifiedAt = (await stat(lockPath)).mtimeMs;
+    modifiedAt = (await lstat(lockPath)).mtimeMs;
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return true; // released meanwhile: try again at once
+    if (errorCode(error) === 'ENOENT') return true;
     throw error;
   }
-  const owner = await readOwner(lockPath);
+  const owner = target === null ? undefined : decodeOwner(target);
   const age = Date.now() - modifiedAt;
   const abandoned =
     age > staleMs ||
-    (owner === undefined && age > UNWRITTEN_LOCK_GRACE_MS) ||
+    (owner === undefined && age > FOREIGN_LOCK_GRACE_MS) ||
     (owner !== undefined && owner.host === HOST && owner.pid !== process.pid && !processIsAlive(owner.pid));
   if (!abandoned) return false;
 
@@ -127,21 +127,23 @@ async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean>
     if (errorCode(error) === 'ENOENT') return true;
     throw error;
   }
-  const movedOwner = await readOwner(moved);
-  if (owner !== undefined && movedOwner?.nonce !== owner.nonce) {
-    await link(moved, lockPath).catch(() => {});
-  }
+  if ((await readTarget(moved)) !== target) await link(moved, lockPath).catch(() => {});
   await unlink(moved).catch(() => {});
   return true;
 }
 
-async function release(lockPath: string, owner: LockOwner): Promise<void> {
-  const current = await readOwner(lockPath);
-  if (current?.nonce === owner.nonce) {
-    await unlink(lockPath).catch((error: unknown) => {
-      if (errorCode(error) !== 'ENOENT') throw error;
-    });
-  }
+async function release(
+  lockPath: string,
+  owner: LockOwner,
+  acquiredAt: number,
+  staleMs: number,
+): Promise<void> {
+  // Nobody takes over a live owner's lock before it is `staleMs` old, so a lock released sooner is
+  // still ours: one unlink. Past that, check the owner first.
+  if (Date.now() - acquiredAt >= staleMs && (await readTarget(lockPath)) !== encodeOwner(owner)) return;
+  await unlink(lockPath).catch((error: unknown) => {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  });
 }
 
 /** The `code` of a Node system error, if any. */

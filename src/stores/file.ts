@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BigIntStats, constants, type Stats } from 'node:fs';
+import { type BigIntStats, constants, fstatSync, type Stats } from 'node:fs';
 import { chmod, type FileHandle, lstat, mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -219,7 +219,7 @@ export class FileCredentialStore implements CredentialStore {
       let text: string;
       let version: string;
       try {
-        const stats = await handle.stat({ bigint: true });
+        const stats = fstatSync(handle.fd, { bigint: true });
         if (!stats.isFile()) {
           throw new InvalidInputError(`credentials path for ${userId} is not a regular file`, { userId });
         }
@@ -268,7 +268,8 @@ export class FileCredentialStore implements CredentialStore {
     try {
       await handle.writeFile(content, 'utf8');
       if (this.#fsync) await handle.sync();
-      version = versionOf(await handle.stat({ bigint: true }));
+      // fstat on an open descriptor does no I/O: the synchronous call spares a thread-pool round trip.
+      version = versionOf(fstatSync(handle.fd, { bigint: true }));
     } catch (error) {
       await handle.close();
       await unlink(temporary).catch(() => {});

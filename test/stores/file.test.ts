@@ -1,4 +1,4 @@
-import { cp, lstat, mkdir, readdir, readFile, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { cp, lstat, lutimes, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -219,7 +219,7 @@ describe('FileCredentialStore', () => {
       expect(error).toBeInstanceOf(StorageUnavailableError);
       // A lock older than lockStaleMs is taken over even though its owner is alive (hung writer).
       const old = new Date(Date.now() - 60_000);
-      await utimes(lockPath, old, old);
+      await lutimes(lockPath, old, old);
       const patient = new FileCredentialStore({ directory, lockTimeoutMs: 300, lockStaleMs: 30_000 });
       await patient.put('busy@example.com', sampleCredentials('busy@example.com'));
     } finally {

@@ -2,9 +2,9 @@
  * A separate process that uses FileCredentialStore, for the cross-process tests:
  *   cas <dir> <user> <ifVersion> <label>   one compare-and-swap put; prints "won" or "lost"
  *   loop <dir> <users,...>                 writes records in a loop until killed; prints "ready"
- *   hold-lock <lockPath>                   creates a lock file owned by this process and waits
+ *   hold-lock <lockPath>                   takes the store's lock as this process and waits
  */
-import { writeFileSync } from 'node:fs';
+import { symlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { FileCredentialStore } from '../../src/index.js';
 import { consistentRecord } from './consistent-record.js';
@@ -39,9 +39,8 @@ if (mode === 'cas') {
   }
 } else if (mode === 'hold-lock') {
   const [lockPath] = args as [string];
-  writeFileSync(lockPath, JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'held' }), {
-    flag: 'wx',
-  });
+  // The store's lock format: a symbolic link whose target names the owner.
+  symlinkSync(`${process.pid}@${encodeURIComponent(hostname())}#abc123`, lockPath);
   process.stdout.write('ready\n');
   setInterval(() => {}, 1_000);
 } else {

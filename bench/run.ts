@@ -1,0 +1,97 @@
+/**
+ * `npm run bench`: builds nothing itself (the script builds first), measures the package as built in
+ * dist/, and writes bench/RESULTS.md. Sections can be picked: `npm run bench -- hot refresh`.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { hotPath } from './hot-path.js';
+import { httpBenchmark } from './http.js';
+import { fmt, machine, sink } from './lib.js';
+import { refreshBenchmarks } from './refresh.js';
+import { storeBenchmarks } from './stores.js';
+
+const all = ['hot', 'refresh', 'memory', 'stores', 'http'] as const;
+const picked = process.argv.slice(2).filter((arg) => (all as readonly string[]).includes(arg));
+const sections = picked.length > 0 ? picked : [...all];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const startedAt = Date.now();
+
+function memorySection(): string {
+  log('  memory: 100,000 sessions, then 1,000,000 into a store bounded at 100,000 (child process)');
+  const child = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+  const output = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child], {
+    encoding: 'utf8',
+    env: { ...process.env },
+    maxBuffer: 1024 * 1024,
+  });
+  const result = JSON.parse(output.trim().split('\n').pop()!) as {
+    before: { heap: number; rss: number };
+    at100k: { heap: number; rss: number };
+    statsAt100k: { sessions: number; bearerTokens: number };
+    beforeFlood: { heap: number; rss: number };
+    samples: Array<{ inserted: number; heap: number; rss: number }>;
+    statsAfterFlood: { sessions: number; bearerTokens: number };
+  };
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const heapFor100k = result.at100k.heap - result.before.heap;
+  const rssFor100k = result.at100k.rss - result.before.rss;
+  const floodGrowth = result.samples.map((sample) => sample.heap - result.beforeFlood.heap);
+  const bounded = Math.max(...floodGrowth) <= heapFor100k * 1.25;
+  log(`  memory: ${fmt.int(heapFor100k / 100_000)} bytes of heap per session + token`);
+  return [
+    '## 4. Memory: sessions and bearer tokens',
+    '',
+    'A separate process (`--expose-gc`, garbage collected before each reading); memory backend; each user has',
+    'a session (scopes, issuer) and one bearer token (stored as its SHA-256, with its reverse index).',
+    '',
+    '| measure | value |',
+    '| --- | ---: |',
+    `| heap for 100,000 sessions + 100,000 tokens | ${mib(heapFor100k)} |`,
+    `| resident memory (RSS) growth for the same | ${mib(rssFor100k)} |`,
+    `| heap bytes per session (with its token) | ${fmt.int(heapFor100k / 100_000)} |`,
+    `| live entries after 100,000 | ${fmt.int(result.statsAt100k.sessions)} sessions, ${fmt.int(result.statsAt100k.bearerTokens)} tokens |`,
+    '',
+    'Then 1,000,000 users arrive at a store configured with `maxSessions` = `maxBearerTokens` = 100,000:',
+    '',
+    '| inserted | heap growth | RSS |',
+    '| ---: | ---: | ---: |',
+    ...result.samples.map(
+      (sample, i) => `| ${fmt.int(sample.inserted)} | ${mib(floodGrowth[i]!)} | ${mib(sample.rss)} |`,
+    ),
+    '',
+    `Live entries after 1,000,000: ${fmt.int(result.statsAfterFlood.sessions)} sessions, ${fmt.int(result.statsAfterFlood.bearerTokens)} tokens.`,
+    `The heap stays within 1.25× of the 100,000-user figure whatever arrives: ${fmt.ok(bounded)}.`,
+    '',
+  ].join('\n');
+}
+
+const parts: string[] = [];
+for (const section of sections) {
+  log(`[bench] ${section}`);
+  if (section === 'hot') parts.push((await hotPath(log)).markdown);
+  if (section === 'refresh') parts.push(await refreshBenchmarks(log));
+  if (section === 'memory') parts.push(memorySection());
+  if (section === 'stores') parts.push(await storeBenchmarks(log));
+  if (section === 'http') parts.push(await httpBenchmark(log));
+}
+const seconds = (Date.now() - startedAt) / 1000;
+const document = [
+  '# Benchmark results',
+  '',
+  'Written by `npm run bench` (see README "Performance"). Every ratio compares two figures measured in this',
+  'same run. The machine is shared and noisy: compare ratios, not absolute numbers across runs.',
+  '',
+  machine(),
+  `- Sections: ${sections.join(', ')}; total time ${seconds.toFixed(0)} s`,
+  '',
+  ...parts,
+].join('\n');
+if (picked.length === 0) {
+  await writeFile(new URL('./RESULTS.md', import.meta.url), `${document}\n`);
+  log(
+    `[bench] wrote bench/RESULTS.md in ${seconds.toFixed(0)} s (sink ${sink.value > 0 ? 'alive' : 'empty'})`,
+  );
+} else {
+  process.stdout.write(`${document}\n`);
+}

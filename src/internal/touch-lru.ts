@@ -1,0 +1,50 @@
+/**
+ * A bounded map (lru-cache underneath) for per-request lookups: reading an entry refreshes its
+ * recency at most once per `touchEveryMs`, so most reads are a plain `peek` instead of a list
+ * reorder. Eviction order is least-recently-used at that granularity.
+ *
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+
+interface Slot<V> {
+  value: V;
+  touchedAt: number;
+}
+
+export class TouchLru<V extends {}> {
+  readonly #lru: LRUCache<string, Slot<V>>;
+  readonly #touchEveryMs: number;
+
+  constructor(max: number, touchEveryMs = 1_000) {
+    this.#lru = new LRUCache({ max });
+    this.#touchEveryMs = touchEveryMs;
+  }
+
+  get size(): number {
+    return this.#lru.size;
+  }
+
+  /** The value, refreshing its recency if it was last refreshed `touchEveryMs` ago or more. */
+  get(key: string, now: number): V | undefined {
+    const slot = this.#lru.peek(key);
+    if (slot === undefined) return undefined;
+    if (now - slot.touchedAt >= this.#touchEveryMs) {
+      this.#lru.get(key);
+      slot.touchedAt = now;
+    }
+    return slot.value;
+  }
+
+  set(key: string, value: V, now: number): void {
+    this.#lru.set(key, { value, touchedAt: now });
+  }
+
+  delete(key: string): boolean {
+    return this.#lru.delete(key);
+  }
+
+  *entries(): IterableIterator<[string, V]> {
+    for (const [key, slot] of this.#lru.entries()) yield [key, slot.value];
+  }
+}
