@@ -6,6 +6,8 @@ const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta
 // `.ci/run` points this at another google-auth-library major (11, on Node 22) to test the peer range's
 // other end.
 const googleAuthLibrary = process.env.MCPOC_GOOGLE_AUTH_LIBRARY_DIR;
+// Likewise for the MCP SDK: `.ci/run` tests the session store at the low end of its peer range.
+const mcpSdk = process.env.MCPOC_MCP_SDK_DIR;
 
 export default defineConfig({
   resolve: {
@@ -18,6 +20,9 @@ export default defineConfig({
       { find: /^mcp-oauth-credentials\/express$/, replacement: src('express/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
       ...(googleAuthLibrary ? [{ find: /^google-auth-library$/, replacement: googleAuthLibrary }] : []),
+      ...(mcpSdk
+        ? [{ find: /^@modelcontextprotocol\/sdk\/(.*)$/, replacement: `${mcpSdk}/dist/esm/$1` }]
+        : []),
     ],
   },
   test: {

@@ -24,6 +24,7 @@ export interface SnapshotHeader {
   keyId: string;
 }
 
+/** The `format` field of a snapshot's header line. */
 export const SNAPSHOT_FORMAT = 'mcp-oauth-credentials-snapshot';
 
 /** A sink for snapshot lines; `close()` resolves once everything is durably written. */

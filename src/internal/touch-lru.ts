@@ -12,6 +12,7 @@ interface Slot<V> {
   touchedAt: number;
 }
 
+/** See the module documentation. */
 export class TouchLru<V extends {}> {
   readonly #lru: LRUCache<string, Slot<V>>;
   readonly #touchEveryMs: number;

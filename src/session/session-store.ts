@@ -123,7 +123,7 @@ export interface CredentialAccessRequest {
   tokenUser?: string;
 }
 
-/** An allowed access: whose credentials, by which rule, and their session. */
+/** An allowed access: whose credentials, by which rule, and their session. Frozen. */
 export interface ValidatedAccess {
   userId: string;
   /** `token`: the verified token's user matched; `mcp-session`: the MCP session is bound to the user. */
@@ -247,7 +247,7 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   readonly #ttl: { session: number; binding: number; token: number; state: number };
   readonly #tokenPrefix: string;
   readonly #defaultClientId: string;
-  readonly #verified: TouchLru<{ record: TokenRecord; verifiedAt: number }> | undefined;
+  readonly #verified: TouchLru<{ record: TokenRecord; info: AuthInfo; verifiedAt: number }> | undefined;
   readonly #verifiedTtlMs: number;
 
   constructor(options: OAuth21SessionStoreOptions = {}) {
@@ -462,39 +462,37 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   /**
    * The MCP SDK's `OAuthTokenVerifier`: resolves `AuthInfo` (`expiresAt` in seconds, the user id in
    * `extra.userId`) or throws the SDK's `InvalidTokenError` for an unknown, expired or revoked token,
-   * or one whose user signed out.
+   * or one whose user signed out. The `AuthInfo` is frozen (and shared by the requests that present
+   * the same token while it is remembered): read it, do not change it.
    */
   async verifyAccessToken(token: string): Promise<AuthInfo> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidTokenError('Invalid access token');
     }
     const now = this.#clock.now();
-    let record: TokenRecord | undefined;
     const remembered = this.#verified?.get(token, now);
+    let record: TokenRecord | undefined;
+    let info: AuthInfo | undefined;
     if (remembered !== undefined && now - remembered.verifiedAt < this.#verifiedTtlMs) {
       record = remembered.record;
+      info = remembered.info;
     } else {
       const pendingRecord = this.#read<TokenRecord>(NS.token, sha256(token), now);
       record = pendingRecord instanceof Promise ? await pendingRecord : pendingRecord;
-      if (record) this.#verified?.set(token, { record, verifiedAt: now }, now);
-      else this.#verified?.delete(token);
+      if (record) {
+        info = toAuthInfo(token, record);
+        this.#verified?.set(token, { record, info, verifiedAt: now }, now);
+      } else {
+        this.#verified?.delete(token);
+      }
     }
-    if (!record) throw new InvalidTokenError('Unknown or revoked access token');
+    if (!record || !info) throw new InvalidTokenError('Unknown or revoked access token');
     if (record.expiresAt <= now) throw new InvalidTokenError('Access token expired');
     const pendingSession = this.#read<SessionRecord>(NS.session, record.userId, now);
     const session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
     if (!session || session.liveUntil <= now || session.epoch !== record.epoch) {
       throw new InvalidTokenError('Access token revoked');
     }
-    const info: AuthInfo = {
-      token,
-      clientId: record.clientId,
-      // Frozen when the record comes from the memory backend: shared, not copied, per request.
-      scopes: Object.isFrozen(record.scopes) ? record.scopes : [...record.scopes],
-      expiresAt: Math.floor(record.expiresAt / 1000),
-      extra: { userId: record.userId },
-    };
-    if (record.resource !== undefined) info.resource = new URL(record.resource);
     return info;
   }
 
@@ -643,7 +641,7 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
     if (!session || session.liveUntil <= now) {
       return this.#deny(requestedUser, 'no-session', 'the user has no session; authorize first');
     }
-    return { userId: requestedUser, via, session: toSessionInfo(session) };
+    return toValidatedAccess(session, via);
   }
 
   #deny(requestedUser: string, reason: string, message: string): never {
@@ -692,6 +690,42 @@ function sessionFields(input: StoreSessionInput): StoreSessionInput {
     fields.mcpSessionId = input.mcpSessionId;
   }
   return fields;
+}
+
+/** The SDK's view of a verified token; frozen, so one object can answer every request with that token. */
+function toAuthInfo(token: string, record: TokenRecord): AuthInfo {
+  const info: AuthInfo = {
+    token,
+    clientId: record.clientId,
+    scopes: Object.freeze([...record.scopes]) as string[],
+    expiresAt: Math.floor(record.expiresAt / 1000),
+    extra: Object.freeze({ userId: record.userId }),
+  };
+  if (record.resource !== undefined) info.resource = new URL(record.resource);
+  return Object.freeze(info);
+}
+
+// Access decisions for frozen (memory backend) session records are shared too: one object per
+// session record and rule instead of one per request.
+const accessViews = new WeakMap<SessionRecord, Partial<Record<ValidatedAccess['via'], ValidatedAccess>>>();
+
+function toValidatedAccess(session: SessionRecord, via: ValidatedAccess['via']): ValidatedAccess {
+  let views = accessViews.get(session);
+  const cached = views?.[via];
+  if (cached !== undefined) return cached;
+  const access: ValidatedAccess = Object.freeze({
+    userId: session.userId,
+    via,
+    session: toSessionInfo(session),
+  });
+  if (Object.isFrozen(session)) {
+    if (views === undefined) {
+      views = {};
+      accessViews.set(session, views);
+    }
+    views[via] = access;
+  }
+  return access;
 }
 
 // Records from the memory backend are frozen and shared, so the derived view can be too.

@@ -53,3 +53,16 @@ describe('OAuth21SessionStore as the MCP SDK verifier: requireBearerAuth({ verif
     expect((await call(token)).status).toBe(403);
   });
 });
+
+describe('MCP SDK under test', () => {
+  const selected = process.env.MCPOC_MCP_SDK_DIR;
+  if (!selected) console.info('[skip] the MCP SDK selection check runs only in the CI peer-range run');
+  it.skipIf(!selected)('is the one MCPOC_MCP_SDK_DIR selects (the peer range check in CI)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { version } = JSON.parse(await readFile(`${selected}/package.json`, 'utf8')) as { version: string };
+    const aliased = await import('@modelcontextprotocol/sdk/server/auth/errors.js');
+    const direct = await import(`${selected}/dist/esm/server/auth/errors.js`);
+    expect(aliased.InvalidTokenError).toBe(direct.InvalidTokenError);
+    console.log(`[peer-range] @modelcontextprotocol/sdk ${version}`);
+  });
+});
