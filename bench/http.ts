@@ -69,12 +69,8 @@ export async function httpBenchmark(log: (line: string) => void, seconds = 10): 
   const servers: ExampleServer[] = [];
   try {
     const common = {
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
+      ...provider.clientSettings(),
       port: 0,
-      oauthEndpoints: provider.endpoints,
-      issuers: [provider.issuer],
-      userinfoUrl: provider.userinfoUrl,
     };
     const authenticated = await startExampleServer({ ...common, store: new MemoryCredentialStore() });
     servers.push(authenticated);

@@ -237,13 +237,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoStep[]> {
 
     const clock = new DemoClock();
     const server = await startExampleServer({
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
+      ...provider.clientSettings(),
       port: 0,
       store,
-      oauthEndpoints: provider.endpoints,
-      issuers: [provider.issuer],
-      userinfoUrl: provider.userinfoUrl,
       clock,
       authMode: options.mode ?? 'bearer',
     });

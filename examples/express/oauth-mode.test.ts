@@ -34,13 +34,9 @@ describe('MCP authorization mode: attacks and edge cases', () => {
   beforeAll(async () => {
     provider = await startGoogleLikeProvider();
     server = await startExampleServer({
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
+      ...provider.clientSettings(),
       port: 0,
       store: new MemoryCredentialStore(),
-      oauthEndpoints: provider.endpoints,
-      issuers: [provider.issuer],
-      userinfoUrl: provider.userinfoUrl,
       clock,
       authMode: 'oauth',
       authRateLimit: false,
@@ -332,14 +328,10 @@ describe.skipIf(!redisUrl)(
         const client = new Redis(redisUrl);
         redisClients.push(client);
         const server = await startExampleServer({
-          clientId: provider.clientId,
-          clientSecret: provider.clientSecret,
+          ...provider.clientSettings(),
           port: 0,
           store: new FileCredentialStore({ directory: dir.path }),
           sessionBackend: new RedisSessionBackend({ client, keyPrefix }),
-          oauthEndpoints: provider.endpoints,
-          issuers: [provider.issuer],
-          userinfoUrl: provider.userinfoUrl,
           authMode: 'oauth',
           authRateLimit: false,
           ...(publicBaseUrl ? { publicBaseUrl } : {}),

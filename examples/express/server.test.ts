@@ -30,13 +30,9 @@ describe('example server security', () => {
   beforeAll(async () => {
     provider = await startGoogleLikeProvider();
     server = await startExampleServer({
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
+      ...provider.clientSettings(),
       port: 0,
       store,
-      oauthEndpoints: provider.endpoints,
-      issuers: [provider.issuer],
-      userinfoUrl: provider.userinfoUrl,
       clock,
     });
   });

@@ -110,6 +110,14 @@ export interface GoogleLikeProvider {
   isRefreshTokenLive(refreshToken: string): boolean;
   /** Creates a grant directly (as if the user had consented) and returns its refresh token; for load tests. */
   issueGrant(userId: string, scopes?: string[]): string;
+  /** What a server needs to use this provider instead of Google (the example server's options). */
+  clientSettings(): {
+    clientId: string;
+    clientSecret: string;
+    oauthEndpoints: ProviderEndpoints;
+    issuers: string[];
+    userinfoUrl: string;
+  };
   close(): Promise<void>;
 }
 
@@ -366,19 +374,21 @@ export async function startGoogleLikeProvider(
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   issuer.url = url;
 
+  const endpoints: ProviderEndpoints = {
+    oauth2AuthBaseUrl: `${url}/authorize`,
+    oauth2TokenUrl: `${url}/token`,
+    oauth2RevokeUrl: `${url}/revoke`,
+    oauth2FederatedSignonPemCertsUrl: `${url}/oauth2/v1/certs`,
+    oauth2FederatedSignonJwkCertsUrl: `${url}/jwks`,
+    tokenInfoUrl: `${url}/tokeninfo`,
+  };
+
   return {
     url,
     issuer: url,
     clientId,
     clientSecret,
-    endpoints: {
-      oauth2AuthBaseUrl: `${url}/authorize`,
-      oauth2TokenUrl: `${url}/token`,
-      oauth2RevokeUrl: `${url}/revoke`,
-      oauth2FederatedSignonPemCertsUrl: `${url}/oauth2/v1/certs`,
-      oauth2FederatedSignonJwkCertsUrl: `${url}/jwks`,
-      tokenInfoUrl: `${url}/tokeninfo`,
-    },
+    endpoints,
     userinfoUrl: `${url}/v1/userinfo`,
     counters,
     resetCounters() {
@@ -413,6 +423,15 @@ export async function startGoogleLikeProvider(
     },
     setDefaultUser(userId) {
       defaultUser = userId.toLowerCase();
+    },
+    clientSettings() {
+      return {
+        clientId,
+        clientSecret,
+        oauthEndpoints: { ...endpoints },
+        issuers: [url],
+        userinfoUrl: `${url}/v1/userinfo`,
+      };
     },
     issueGrant(userId, scopes = ['openid', 'email']) {
       const refreshToken = `1//${randomBytes(24).toString('base64url')}`;

@@ -14,6 +14,7 @@ import { type Clock, systemClock } from '../clock.js';
 import {
   type CredentialsSummary,
   describeCredentials,
+  mergeRefreshedTokens,
   type StoredCredentials,
   splitScopes,
   type VersionedCredentials,
@@ -30,6 +31,7 @@ import {
   ReauthRequiredError,
   StorageUnavailableError,
 } from '../errors.js';
+import { deepFreeze } from '../internal/freeze.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
@@ -401,7 +403,7 @@ export class CredentialManager {
         );
       }
 
-      const merged = this.#applyRefresh(entry.credentials, tokens);
+      const merged = mergeRefreshedTokens(entry.credentials, tokens);
       try {
         await this.#saveWithRetry(userId, merged, entry.version);
       } catch (error) {
@@ -475,20 +477,6 @@ export class CredentialManager {
   #toClock(tokens: Credentials): Credentials {
     if (typeof tokens.expiry_date !== 'number') return tokens;
     return { ...tokens, expiry_date: this.#clock.now() + Math.max(0, tokens.expiry_date - Date.now()) };
-  }
-
-  #applyRefresh(previous: StoredCredentials, tokens: Credentials): StoredCredentials {
-    const merged: StoredCredentials = {
-      ...previous,
-      accessToken: tokens.access_token ?? '',
-      tokenType: tokens.token_type ?? previous.tokenType,
-      scopes: tokens.scope ? splitScopes(tokens.scope) : [...previous.scopes],
-    };
-    if (tokens.refresh_token) merged.refreshToken = tokens.refresh_token;
-    if (typeof tokens.expiry_date === 'number') merged.expiresAt = Math.trunc(tokens.expiry_date);
-    else delete merged.expiresAt;
-    if (tokens.id_token) merged.idToken = tokens.id_token;
-    return merged;
   }
 
   /** Saves a refreshed record; retries a store that is briefly unavailable, never a lost race. */
@@ -819,14 +807,6 @@ export class CredentialManager {
       refreshesQueued: this.#limiter.waiting,
     };
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 /** A provider failure reduced to what is safe to keep (internal; callers see typed errors). */

@@ -5,6 +5,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
+import { deepFreeze } from '../internal/freeze.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import type { BackendSetOptions, SessionBackend } from './backend.js';
 
@@ -140,12 +141,4 @@ export class MemorySessionBackend implements SessionBackend {
     for (const key of expired) map.delete(key);
     return map.size;
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
