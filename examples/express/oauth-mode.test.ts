@@ -90,6 +90,10 @@ describe('MCP authorization mode: attacks and edge cases', () => {
     return { status: response.status, body: (await response.json()) as Record<string, string> };
   }
 
+  function refreshWith(clientId: string, refreshToken: string) {
+    return token({ grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken });
+  }
+
   async function callMcp(accessToken: string): Promise<number> {
     const response = await fetch(server.mcpUrl, {
       method: 'POST',
@@ -202,11 +206,7 @@ describe('MCP authorization mode: attacks and edge cases', () => {
     expect(replay.status).toBe(400);
     expect(replay.body.error).toBe('invalid_grant');
     expect(await callMcp(tokens.body.access_token!)).toBe(401);
-    const refresh = await token({
-      grant_type: 'refresh_token',
-      client_id: clientId,
-      refresh_token: tokens.body.refresh_token!,
-    });
+    const refresh = await refreshWith(clientId, tokens.body.refresh_token!);
     expect(refresh.status).toBe(400);
   });
 
@@ -227,26 +227,14 @@ describe('MCP authorization mode: attacks and edge cases', () => {
 
   it('rotates refresh tokens, and reuse of an old one revokes the whole family', async () => {
     const { clientId, tokens } = await loggedIn('rotation@example.com');
-    const first = await token({
-      grant_type: 'refresh_token',
-      client_id: clientId,
-      refresh_token: tokens.body.refresh_token!,
-    });
+    const first = await refreshWith(clientId, tokens.body.refresh_token!);
     expect(first.status).toBe(200);
     expect(first.body.refresh_token).not.toBe(tokens.body.refresh_token);
     expect(await callMcp(first.body.access_token!)).toBe(200);
-    const reuse = await token({
-      grant_type: 'refresh_token',
-      client_id: clientId,
-      refresh_token: tokens.body.refresh_token!,
-    });
+    const reuse = await refreshWith(clientId, tokens.body.refresh_token!);
     expect(reuse.status).toBe(400);
     expect(await callMcp(first.body.access_token!)).toBe(401);
-    const afterReuse = await token({
-      grant_type: 'refresh_token',
-      client_id: clientId,
-      refresh_token: first.body.refresh_token!,
-    });
+    const afterReuse = await refreshWith(clientId, first.body.refresh_token!);
     expect(afterReuse.status).toBe(400);
   });
 
