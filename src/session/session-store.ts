@@ -180,15 +180,8 @@ export interface OAuth21SessionStoreOptions {
   verifiedTokenCache?: { max?: number; ttlMs?: number } | false;
 }
 
-interface SessionRecord {
-  userId: string;
-  scopes: string[];
-  expiresAt?: number;
-  issuer?: string;
-  clientId?: string;
-  mcpSessionId?: string;
-  createdAt: number;
-  updatedAt: number;
+// What the backend holds: the public view plus the bookkeeping that never leaves this module.
+interface SessionRecord extends SessionInfo {
   // Checked against the injected clock, so expiry does not depend on the backend's own clock.
   liveUntil: number;
   // Changes when a session is removed and created again; tokens and bindings of an older epoch die.
