@@ -11,7 +11,8 @@ import {
 } from 'mcp-oauth-credentials';
 import { fmt, measureLatency, measureOps } from './lib.js';
 
-interface Loaded {
+/** Users loaded for the hot path, and one tool call's checks for user `i`. */
+export interface Loaded {
   tokens: string[];
   sessions: string[];
   users: string[];
@@ -19,7 +20,7 @@ interface Loaded {
   baseline: (i: number) => StoredCredentials | undefined;
 }
 
-async function load(users: number): Promise<Loaded> {
+export async function load(users: number): Promise<Loaded> {
   const store = new MemoryCredentialStore();
   const sessionStore = new OAuth21SessionStore();
   const manager = new CredentialManager({

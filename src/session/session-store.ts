@@ -205,15 +205,9 @@ interface TokenRecord {
   expiresAt: number;
 }
 
-interface StateRecord {
+interface StateRecord extends OAuthStateData {
+  // Binds the state to the browser session that started the flow; never handed back.
   sessionIdHash?: string;
-  codeVerifier: string;
-  redirectUri?: string;
-  returnTo?: string;
-  scopes?: string[];
-  loginHint?: string;
-  createdAt: number;
-  expiresAt: number;
 }
 
 const MAX_TOKEN_LENGTH = 512;

@@ -304,18 +304,16 @@ describe('mcp-oauth-credentials CLI', () => {
       tokenType: 'Bearer',
     };
     await restored.put(newer.userId, newer);
-    const imported = await cli(
-      [
-        'import',
-        '--from',
-        's3://cli-test/snapshots/big.jsonl',
-        '--store',
-        restoredDir,
-        '--json',
-        ...s3Args(),
-      ],
-      KEY_A,
-    );
+    const importArgs = [
+      'import',
+      '--from',
+      's3://cli-test/snapshots/big.jsonl',
+      '--store',
+      restoredDir,
+      '--json',
+      ...s3Args(),
+    ];
+    const imported = await cli(importArgs, KEY_A);
     expect(imported.code).toBe(EXIT.ok);
     expect(JSON.parse(imported.stdout)).toMatchObject({ total: 700, migrated: 699, 'kept-newer': 1 });
     expect((await restored.get('big7@example.com'))!.credentials.accessToken).toBe('ya29.newer');
@@ -324,18 +322,7 @@ describe('mcp-oauth-credentials CLI', () => {
       refreshToken: '1//big-8',
     });
     expect((await restored.get('big8@example.com'))!.credentials.extra?.notes).toBe(notes);
-    const again = await cli(
-      [
-        'import',
-        '--from',
-        's3://cli-test/snapshots/big.jsonl',
-        '--store',
-        restoredDir,
-        '--json',
-        ...s3Args(),
-      ],
-      KEY_A,
-    );
+    const again = await cli(importArgs, KEY_A);
     expect(JSON.parse(again.stdout)).toMatchObject({ unchanged: 699, 'kept-newer': 1 });
     expect(exported.stdout + imported.stdout).not.toContain('ya29.big');
     const wrongKey = await cli(
