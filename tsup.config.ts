@@ -24,6 +24,7 @@ export default defineConfig([
     entry: {
       index: 'src/index.ts',
       s3: 'src/s3/index.ts',
+      http: 'src/http/index.ts',
       redis: 'src/redis/index.ts',
       express: 'src/express/index.ts',
       testing: 'src/testing/index.ts',

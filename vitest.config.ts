@@ -16,6 +16,7 @@ export default defineConfig({
     alias: [
       { find: /^mcp-oauth-credentials\/testing$/, replacement: src('testing/index.ts') },
       { find: /^mcp-oauth-credentials\/s3$/, replacement: src('s3/index.ts') },
+      { find: /^mcp-oauth-credentials\/http$/, replacement: src('http/index.ts') },
       { find: /^mcp-oauth-credentials\/redis$/, replacement: src('redis/index.ts') },
       { find: /^mcp-oauth-credentials\/express$/, replacement: src('express/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },

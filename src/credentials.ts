@@ -22,6 +22,11 @@ import { normaliseUserId } from './user-id.js';
 export interface StoredCredentials {
   /** The Google account email, lower case (see `normaliseUserId`). */
   userId: string;
+  /**
+   * Google's stable account id (the id_token's `sub`), when known. An email can move to another
+   * Google account; the subject cannot, so a sign-in whose `sub` differs never inherits this grant.
+   */
+  subject?: string;
   /** The OAuth access token; `''` when there is none. */
   accessToken: string;
   /** The long-lived refresh token, when the grant included offline access. */
@@ -62,6 +67,7 @@ export const storedCredentialsSchema = z.object({
       return z.NEVER;
     }
   }),
+  subject: z.string().min(1).max(255).optional(),
   accessToken: z.string(),
   refreshToken: z.string().min(1).optional(),
   expiresAt: z.number().int().nonnegative().optional(),
@@ -198,6 +204,23 @@ export function mergeRefreshedTokens(previous: StoredCredentials, tokens: Google
   return merged;
 }
 
+/**
+ * The Google account a record belongs to: its `subject`, else the `sub` of its stored id_token (read,
+ * not verified: it is this store's own data, as trusted as the refresh token next to it), else
+ * `undefined` (a record written before subjects were kept).
+ */
+export function subjectOf(credentials: StoredCredentials): string | undefined {
+  if (credentials.subject !== undefined) return credentials.subject;
+  const payload = credentials.idToken?.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Splits a space-separated OAuth `scope` string, dropping empties and duplicates. */
 export function splitScopes(scope: string): string[] {
   return [...new Set(scope.split(/\s+/).filter((item) => item.length > 0))];
@@ -221,6 +244,7 @@ export const pythonCredentialsDocumentSchema = z.looseObject({
   user_email: nullableString,
   id_token: nullableString,
   token_type: nullableString,
+  subject: nullableString,
 });
 
 /** The google_workspace_mcp credentials document. */
@@ -243,6 +267,7 @@ const INTERPRETED_KEYS = new Set([
   'user_email',
   'id_token',
   'token_type',
+  'subject',
 ]);
 
 // YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z|±HH:MM|±HHMM]
@@ -344,6 +369,7 @@ export function fromPythonDocument(document: unknown, userId: string): StoredCre
     if (formatPythonExpiry(expiresAt) !== doc.expiry) extra.expiry = doc.expiry;
   }
   if (doc.id_token) record.idToken = doc.id_token;
+  if (doc.subject) record.subject = doc.subject;
   if (doc.client_id) record.clientId = doc.client_id;
   if (doc.token_uri) record.tokenUri = doc.token_uri;
   if (Object.keys(extra).length > 0) record.extra = extra;
@@ -376,6 +402,7 @@ export function toPythonDocument(credentials: StoredCredentials): Record<string,
   };
   if (credentials.idToken !== undefined) document.id_token = credentials.idToken;
   document.token_type = credentials.tokenType;
+  if (credentials.subject !== undefined) document.subject = credentials.subject;
   for (const [key, value] of Object.entries(rest)) {
     if (!(key in document)) document[key] = value;
   }

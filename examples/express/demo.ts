@@ -98,7 +98,7 @@ async function oauthScenario({
 
   for (const userId of [alice, bob]) {
     await step(
-      `${userId}'s MCP client discovers the server, registers, and logs in through Google`,
+      `${userId}'s MCP client discovers the server, registers, logs in through Google, and ${userId} approves it on the consent page`,
       async () => {
         provider.setDefaultUser(userId); // who is at the browser's keyboard
         clients[userId] = new TestOAuthClientProvider(`${userId.split('@')[0]}-mcp-client`);
@@ -108,7 +108,9 @@ async function oauthScenario({
         expect(clients[userId]!.savedTokens.length === 1, 'no tokens were saved');
         const raw = JSON.parse(await readRaw(userId)) as { refresh_token?: string };
         expect(typeof raw.refresh_token === 'string', 'Google credentials were not stored');
-        return `registered as ${registered!.client_id.slice(0, 8)}…; got an access and a refresh token; Google credentials stored`;
+        const consent = clients[userId]!.browser.visited.find((url) => url.pathname === '/oauth/consent');
+        expect(consent !== undefined, 'no consent page was shown');
+        return `registered as ${registered!.client_id.slice(0, 8)}…; consent page shown and approved; got an access and a refresh token; Google credentials stored`;
       },
     );
     await step(`${userId} calls get_profile and sees their own email`, async () => {

@@ -7,14 +7,11 @@
  *
  * or end to end against a local Google-like provider with `npm run demo`.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
-import {
-  getOAuthProtectedResourceMetadataUrl,
-  mcpAuthRouter,
-} from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { mcpAuthRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -32,10 +29,12 @@ import {
   type SessionBackend,
 } from 'mcp-oauth-credentials';
 import {
+  type AuthHandlersOptions,
   createAuthHandlers,
   createMcpSessionGuard,
   createToolAuth,
   GoogleOAuthProxyProvider,
+  type GoogleOAuthProxyProviderOptions,
   type ToolRequestExtra,
   toolErrorMessage,
 } from 'mcp-oauth-credentials/express';
@@ -67,8 +66,27 @@ export interface ExampleServerConfig {
    * PKCE), with this server as an OAuth proxy in front of Google.
    */
   authMode?: 'bearer' | 'oauth';
-  /** Apply the MCP SDK's rate limits to the OAuth endpoints (oauth mode). Default true. */
+  /** Rate-limit sign-in starts, /authorize and /register per client address. Default true. */
   authRateLimit?: boolean;
+  /**
+   * Seals browser-bound sign-in cookies; the same on every replica (`SERVER_SECRET`). Default: a
+   * random one per process (fine for one replica; sign-ins in flight fail across a restart).
+   */
+  serverSecret?: string;
+  /** Who may sign in, in both modes. Default: anyone with a verified Google email. */
+  access?: { allowedDomains?: string[]; allowedUsers?: string[] };
+  /** Extra options of the bearer-mode sign-in handlers. */
+  signIn?: Partial<Omit<AuthHandlersOptions, 'manager' | 'sessionStore' | 'redirectUri' | 'serverSecret'>>;
+  /** Extra options of the MCP authorization server (oauth mode). */
+  oauthServer?: Partial<
+    Omit<GoogleOAuthProxyProviderOptions, 'manager' | 'sessionStore' | 'serverSecret' | 'googleCallbackUrl'>
+  >;
+  /**
+   * oauth mode: `own` (default) mounts every endpoint of the package's authorization server; `sdk`
+   * keeps the MCP SDK v1 `mcpAuthRouter` for metadata, token, registration and revocation (the
+   * legacy wiring, still supported).
+   */
+  oauthRouter?: 'own' | 'sdk';
   /** Turn authentication off (benchmark baseline only): tools then answer for `anonymousUser`. */
   authDisabled?: boolean;
   anonymousUser?: string;
@@ -104,6 +122,10 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
     ...(env.CREDENTIAL_STORE ? { store: env.CREDENTIAL_STORE } : {}),
     ...(env.OAUTH_SCOPES ? { scopes: env.OAUTH_SCOPES.split(/\s+/).filter(Boolean) } : {}),
+    ...(env.SERVER_SECRET ? { serverSecret: env.SERVER_SECRET } : {}),
+    ...(env.ALLOWED_DOMAINS
+      ? { access: { allowedDomains: env.ALLOWED_DOMAINS.split(',').filter(Boolean) } }
+      : {}),
     authMode: env.MCP_AUTH_MODE === 'oauth' ? 'oauth' : 'bearer',
   };
 }
@@ -126,6 +148,13 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
   });
 
   const app = createMcpExpressApp({ host });
+  app.disable('x-powered-by');
+  if (config.serverSecret === undefined) {
+    logger?.warn({}, 'no SERVER_SECRET set: using a random one (single replica only; set it for replicas)');
+  }
+  const serverSecret = config.serverSecret ?? randomBytes(32).toString('base64url');
+  const policy = config.access;
+  const rateLimited = config.authRateLimit !== false;
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(config.port ?? 8000, host, () => resolve(listening));
   });
@@ -152,9 +181,14 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
     manager,
     sessionStore,
     redirectUri,
+    serverSecret,
     scopes: config.scopes ?? ['profile'],
     mcpEndpoint: mcpUrl,
+    ...(rateLimited ? {} : { rateLimit: false as const }),
+    ...(policy ? { policy } : {}),
+    ...(config.clock ? { clock: config.clock } : {}),
     ...(logger ? { logger } : {}),
+    ...config.signIn,
   });
   let verifier: OAuth21SessionStore | GoogleOAuthProxyProvider = sessionStore;
   let resourceMetadataUrl: string | undefined;
@@ -163,28 +197,41 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
       manager,
       sessionStore,
       backend,
+      serverSecret,
       googleCallbackUrl: `${url}/oauth/google/callback`,
       resourceServerUrl: new URL(mcpUrl),
       googleScopes: config.scopes ?? ['profile'],
+      resourceName: 'mcp-oauth-credentials example',
+      ...(rateLimited ? {} : { rateLimits: false as const }),
+      ...(policy ? { policy } : {}),
       ...(config.clock ? { clock: config.clock } : {}),
       ...(logger ? { logger } : {}),
+      ...config.oauthServer,
     });
-    const rateLimit = config.authRateLimit === false ? { rateLimit: false as const } : {};
-    app.use(
-      mcpAuthRouter({
-        provider,
-        issuerUrl: new URL(url),
-        resourceServerUrl: new URL(mcpUrl),
-        resourceName: 'mcp-oauth-credentials example',
-        authorizationOptions: rateLimit,
-        tokenOptions: rateLimit,
-        clientRegistrationOptions: rateLimit,
-        revocationOptions: rateLimit,
-      }),
-    );
-    app.get('/oauth/google/callback', provider.googleCallbackHandler);
+    // The package's own endpoints answer first; with `oauthRouter: 'sdk'` the SDK's router answers
+    // metadata, token, registration and revocation through the provider (legacy wiring).
+    if (config.oauthRouter === 'sdk') {
+      app.get(provider.server.paths.authorize, provider.router);
+      app.get(provider.server.paths.googleCallback, provider.googleCallbackHandler);
+      app.all(provider.server.paths.consent, provider.router);
+      const sdkLimit = rateLimited ? {} : { rateLimit: false as const };
+      app.use(
+        mcpAuthRouter({
+          provider,
+          issuerUrl: new URL(url),
+          resourceServerUrl: new URL(mcpUrl),
+          resourceName: 'mcp-oauth-credentials example',
+          authorizationOptions: sdkLimit,
+          tokenOptions: sdkLimit,
+          clientRegistrationOptions: sdkLimit,
+          revocationOptions: sdkLimit,
+        }),
+      );
+    } else {
+      app.use(provider.router);
+    }
     verifier = provider;
-    resourceMetadataUrl = getOAuthProtectedResourceMetadataUrl(new URL(mcpUrl));
+    resourceMetadataUrl = provider.server.protectedResourceMetadataUrl;
   }
   const bearer = requireBearerAuth({
     verifier,

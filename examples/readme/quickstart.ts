@@ -5,14 +5,14 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { CredentialManager, createCredentialStore, OAuth21SessionStore } from 'mcp-oauth-credentials';
 import { createAuthHandlers, createToolAuth } from 'mcp-oauth-credentials/express';
 
-const { GOOGLE_OAUTH_CLIENT_ID: clientId = '', GOOGLE_OAUTH_CLIENT_SECRET: clientSecret = '' } = process.env;
+const { GOOGLE_OAUTH_CLIENT_ID = '', GOOGLE_OAUTH_CLIENT_SECRET = '', SERVER_SECRET = '' } = process.env;
 const redirectUri = 'http://127.0.0.1:8000/oauth/callback';
-const oauth = { clientId, clientSecret, redirectUri };
+const oauth = { clientId: GOOGLE_OAUTH_CLIENT_ID, clientSecret: GOOGLE_OAUTH_CLIENT_SECRET, redirectUri };
+const serverSecret = SERVER_SECRET; // 32+ random characters, the same on every replica
 const sessionStore = new OAuth21SessionStore();
 const manager = new CredentialManager({ store: await createCredentialStore(), sessionStore, oauth });
-const auth = createAuthHandlers({ manager, sessionStore, redirectUri, scopes: ['profile'] });
+const auth = createAuthHandlers({ manager, sessionStore, redirectUri, serverSecret, scopes: ['profile'] });
 const toolAuth = createToolAuth({ manager, sessionStore });
-
 const app = createMcpExpressApp();
 app.get('/auth/start', auth.startAuthorization); // send users here to sign in
 app.get('/oauth/callback', auth.oauthCallback); // shows the bearer token for their MCP client

@@ -106,6 +106,11 @@ export interface GoogleLikeProvider {
   setDeclinedScopes(scopes: string[]): void;
   /** Who signs in when the authorization request carries no `login_hint`. */
   setDefaultUser(userId: string): void;
+  /**
+   * Overrides id_token claims of one user: another `sub` (the address now belongs to another Google
+   * account), `email_verified` (false, or `null` to leave it out), a hosted domain `hd`.
+   */
+  setUserClaims(userId: string, claims: { sub?: string; email_verified?: boolean | null; hd?: string }): void;
   /** Whether a refresh token is still accepted. */
   isRefreshTokenLive(refreshToken: string): boolean;
   /** Creates a grant directly (as if the user had consented) and returns its refresh token; for load tests. */
@@ -141,6 +146,8 @@ export async function startGoogleLikeProvider(
   let revokeDown = false;
   let declined = new Set<string>();
   let defaultUser = 'alice@example.com';
+  const claimOverrides = new Map<string, { sub?: string; email_verified?: boolean | null; hd?: string }>();
+  const subOf = (userId: string) => claimOverrides.get(userId)?.sub ?? stableSub(userId);
   const failures: Array<InjectedFailure & { remaining: number }> = [];
 
   const issuer = new OAuth2Issuer();
@@ -201,14 +208,17 @@ export async function startGoogleLikeProvider(
     ) => {
       const userId = userOf(req);
       if (!userId) return;
+      const overrides = claimOverrides.get(userId) ?? {};
       Object.assign(token.payload, {
-        sub: stableSub(userId),
+        sub: subOf(userId),
         email: userId,
-        email_verified: true,
+        email_verified: overrides.email_verified === undefined ? true : overrides.email_verified,
         name: displayName(userId),
         azp: clientId,
         aud: clientId,
+        ...(overrides.hd === undefined ? {} : { hd: overrides.hd }),
       });
+      if (overrides.email_verified === null) delete token.payload.email_verified;
     },
   );
 
@@ -296,7 +306,7 @@ export async function startGoogleLikeProvider(
         return;
       }
       response.body = {
-        sub: stableSub(known.userId),
+        sub: subOf(known.userId),
         email: known.userId,
         email_verified: true,
         name: displayName(known.userId),
@@ -423,6 +433,9 @@ export async function startGoogleLikeProvider(
     },
     setDefaultUser(userId) {
       defaultUser = userId.toLowerCase();
+    },
+    setUserClaims(userId, claims) {
+      claimOverrides.set(userId.toLowerCase(), { ...claimOverrides.get(userId.toLowerCase()), ...claims });
     },
     clientSettings() {
       return {

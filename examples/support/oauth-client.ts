@@ -14,22 +14,12 @@ import type {
   OAuthClientMetadata,
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
+import { TestBrowser } from 'mcp-oauth-credentials/testing';
 
-/** Follows redirects like a browser until one lands on `stopAt`; resolves that URL. */
-export async function followRedirects(start: URL, stopAt: string): Promise<URL> {
-  let url = start;
-  for (let hop = 0; hop < 10; hop++) {
-    if (url.href.startsWith(stopAt)) return url;
-    const response = await fetch(url, { redirect: 'manual' });
-    const location = response.headers.get('location');
-    if (!location)
-      throw new Error(`the authorization flow stopped at ${url.origin}${url.pathname} (${response.status})`);
-    url = new URL(location, url);
-  }
-  throw new Error('too many redirects');
-}
-
-/** An in-memory OAuthClientProvider whose "browser" follows the redirects by itself. */
+/**
+ * An in-memory OAuthClientProvider whose "browser" (one profile, with its cookies) follows the
+ * redirects and approves the server's consent page, as the user at the keyboard would.
+ */
 export class TestOAuthClientProvider implements OAuthClientProvider {
   readonly redirectUrl: string;
   #client: OAuthClientInformationMixed | undefined;
@@ -37,8 +27,12 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
   #verifier = '';
   /** Where the last authorization landed (holds `code` and `state`, or `error`). */
   lastCallback: URL | undefined;
+  /** How many times the client sent its user to authorize (a new sign-in). */
+  authorizations = 0;
   /** Every token set saved, oldest first. */
   readonly savedTokens: OAuthTokens[] = [];
+  /** The user's browser. */
+  readonly browser = new TestBrowser();
 
   constructor(
     readonly name: string,
@@ -77,7 +71,10 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
     return this.#verifier;
   }
   async redirectToAuthorization(authorizationUrl: URL) {
-    this.lastCallback = await followRedirects(authorizationUrl, this.redirectUrl);
+    this.authorizations += 1;
+    this.lastCallback = await this.browser.authorize(authorizationUrl, (url) =>
+      url.href.startsWith(this.redirectUrl),
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 /**
- * `mcp-oauth-credentials/express`: handlers and middleware to mount in your own Express router for an
- * MCP server (authorization start and callback, revoke, status, an MCP session guard, and credentials
- * for tool handlers). Works with Express 4.21+ and 5; imports nothing from Express at run time.
+ * `mcp-oauth-credentials/express`: the HTTP core mounted in Express (4.21+ and 5) for MCP SDK v1
+ * servers: bearer-mode sign-in handlers, the MCP authorization server (`GoogleOAuthProxyProvider`,
+ * whose `router` answers every endpoint), an MCP session guard and credentials for tool handlers.
+ * Imports nothing from Express at run time.
  *
  * @packageDocumentation
  */
@@ -17,4 +18,5 @@ export type {
 } from './mcp.js';
 export { createMcpSessionGuard, createToolAuth, toolErrorMessage } from './mcp.js';
 export type { GoogleOAuthProxyProviderOptions } from './oauth-proxy-provider.js';
-export { GoogleOAuthProxyProvider, PROXY_NAMESPACES } from './oauth-proxy-provider.js';
+export { GoogleOAuthProxyProvider } from './oauth-proxy-provider.js';
+export { contextOf, expressHandler, sendWebResponse, toWebRequest } from './web.js';

@@ -50,9 +50,10 @@ export function createMcpSessionGuard(options: McpSessionGuardOptions): McpSessi
       return;
     }
     const userId = authenticatedUser(req);
+    const clientId = (req as typeof req & { auth?: AuthInfo }).auth?.clientId;
     const refuse = (reason: string) => {
       logger.warn(
-        { userId, reason },
+        { userId, clientId, reason },
         'SECURITY: refused an MCP request for a session that is not the caller’s',
       );
       res.status(404).json(SESSION_NOT_FOUND);

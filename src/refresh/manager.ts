@@ -17,6 +17,7 @@ import {
   mergeRefreshedTokens,
   type StoredCredentials,
   splitScopes,
+  subjectOf,
   type VersionedCredentials,
 } from '../credentials.js';
 import {
@@ -77,7 +78,10 @@ export interface RetryOptions {
 export interface CredentialManagerOptions {
   /** Where credentials live. */
   store: CredentialStore;
-  /** Updated on authorization, cleared on revoke and on `invalid_grant`. */
+  /**
+   * Cleared on revoke, on `invalid_grant` and when an address signs in as another Google account.
+   * (Sessions are created by the sign-in handlers, not by the manager.)
+   */
   sessionStore?: OAuth21SessionStore;
   oauth: CredentialManagerOAuthOptions;
   /**
@@ -131,8 +135,45 @@ export interface CompleteAuthorizationInput {
   expectedUser?: string;
   /** Scopes requested; used only if the provider's response omits `scope` (RFC 6749 §5.1). */
   requestedScopes?: string[];
-  /** An MCP session to bind to the user in the session store. */
-  mcpSessionId?: string;
+  /** Who may sign in; refused accounts get {@link AccessDeniedError} and nothing is stored. */
+  policy?: SignInPolicy;
+}
+
+/**
+ * Who may sign in. With neither list set, any Google account with a verified email may. With either,
+ * an account is admitted when its id_token's hosted domain (`hd`) is in `allowedDomains` or its email
+ * is in `allowedUsers`. The email's domain alone never admits anyone (a consumer account can carry
+ * any address); Google Workspace accounts carry `hd`.
+ */
+export interface SignInPolicy {
+  /** Google Workspace domains (the id_token's `hd`), lower case. Default: no restriction. */
+  allowedDomains?: readonly string[];
+  /** Emails admitted whatever their domain. Default: no restriction. */
+  allowedUsers?: readonly string[];
+}
+
+interface IdTokenClaims {
+  sub?: unknown;
+  email?: unknown;
+  email_verified?: unknown;
+  hd?: unknown;
+  name?: unknown;
+  picture?: unknown;
+  iss?: unknown;
+}
+
+/** Whether `policy` admits the account (see {@link SignInPolicy}). */
+export function admittedBy(policy: SignInPolicy, userId: string, hostedDomain: unknown): boolean {
+  const domains = policy.allowedDomains ?? [];
+  const users = policy.allowedUsers ?? [];
+  if (domains.length === 0 && users.length === 0) return true;
+  if (
+    typeof hostedDomain === 'string' &&
+    domains.some((domain) => domain.toLowerCase() === hostedDomain.toLowerCase())
+  ) {
+    return true;
+  }
+  return users.some((user) => user.toLowerCase() === userId);
 }
 
 /** What {@link CredentialManager.createAuthorizationUrl} takes. */
@@ -156,10 +197,15 @@ export interface AuthorizationResult {
   /** Scopes actually granted. */
   scopes: string[];
   expiresAt: number | undefined;
-  /** Whether a refresh token is on file after this authorization (new, or kept from before). */
+  /** Whether a refresh token is on file after this authorization (new, or kept from the same account). */
   hasRefreshToken: boolean;
+  /**
+   * Whether a record of another Google account (another `sub`) was on file for this address and was
+   * replaced: its grant was revoked and its sessions ended.
+   */
+  replacedAccount: boolean;
   /** Claims of the verified id_token. */
-  profile: { sub: string; email: string; name?: string; picture?: string };
+  profile: { sub: string; email: string; name?: string; picture?: string; hd?: string; iss?: string };
 }
 
 /** The outcome of {@link CredentialManager.revoke}. */
@@ -523,11 +569,14 @@ export class CredentialManager {
 
   /**
    * Exchanges an authorization code (with its PKCE verifier), identifies the user from the verified
-   * id_token's `email`, saves the credentials (keeping a refresh token already on file when the
-   * provider sends none) and updates the session store.
+   * id_token (`email` with `email_verified: true`, and `sub`), checks `policy`, and saves the
+   * credentials. A refresh token already on file is kept when the provider sends none, but only for
+   * the same Google account (`sub`); a record of another account is replaced, its grant revoked at
+   * the provider and its sessions ended. The caller creates the user's session.
    *
    * @throws InvalidInputError for a bad, used or expired code; AccessDeniedError when the id_token does
-   *   not verify, has no verified email, or is not `expectedUser`; ProviderError when the provider fails.
+   *   not verify, has no verified email, is not `expectedUser` or is refused by `policy`;
+   *   ProviderError when the provider fails.
    */
   async completeAuthorization(input: CompleteAuthorizationInput): Promise<AuthorizationResult> {
     const startedAt = this.#clock.now();
@@ -559,36 +608,43 @@ export class CredentialManager {
       );
     }
 
-    let payload: {
-      sub?: string;
-      email?: string;
-      email_verified?: boolean;
-      name?: string;
-      picture?: string;
-      iss?: string;
-    };
+    let payload: IdTokenClaims;
     try {
       const ticket = await client.verifyIdToken({ idToken: tokens.id_token, audience: this.#oauth.clientId });
-      payload = ticket.getPayload() ?? {};
+      payload = (ticket.getPayload() ?? {}) as IdTokenClaims;
     } catch (error) {
       throw new AccessDeniedError('the id_token did not verify', {
         cause: sanitise(error),
         reason: 'id-token-invalid',
       });
     }
-    if (!payload.email || payload.email_verified === false || !payload.sub) {
+    if (
+      typeof payload.email !== 'string' ||
+      payload.email_verified !== true ||
+      typeof payload.sub !== 'string' ||
+      payload.sub === ''
+    ) {
       throw new AccessDeniedError('the id_token has no verified email', { reason: 'email-unverified' });
     }
     const userId = normaliseUserId(payload.email);
+    const subject = payload.sub;
     if (input.expectedUser !== undefined && normaliseUserId(input.expectedUser) !== userId) {
       throw new AccessDeniedError(`signed in as ${userId}, not as the expected user`, {
         userId,
         reason: 'unexpected-user',
       });
     }
+    if (input.policy !== undefined && !admittedBy(input.policy, userId, payload.hd)) {
+      this.#logger.warn({ userId }, 'sign-in refused: the account is not in the allowed domains or users');
+      throw new AccessDeniedError(`${userId} may not sign in to this server`, {
+        userId,
+        reason: 'not-allowed',
+      });
+    }
     const scopes = tokens.scope ? splitScopes(tokens.scope) : [...(input.requestedScopes ?? [])];
 
     let saved: StoredCredentials | undefined;
+    let replaced: StoredCredentials | undefined;
     for (let attempt = 0; attempt <= this.#maxConflictRetries && saved === undefined; attempt++) {
       let existing: VersionedCredentials | undefined;
       let corrupt = false;
@@ -598,9 +654,13 @@ export class CredentialManager {
         if (!(error instanceof CorruptCredentialsError)) throw error;
         corrupt = true; // a fresh login replaces an unreadable record
       }
+      // A refresh token on file carries over only to the same Google account: an address can move to
+      // another account, whose sign-in must not inherit the old grant.
+      const sameAccount = existing !== undefined && subjectOf(existing.credentials) === subject;
       const record: StoredCredentials = {
-        ...(existing?.credentials.extra ? { extra: { ...existing.credentials.extra } } : {}),
+        ...(sameAccount && existing?.credentials.extra ? { extra: { ...existing.credentials.extra } } : {}),
         userId,
+        subject,
         accessToken: tokens.access_token,
         scopes,
         tokenType: tokens.token_type ?? 'Bearer',
@@ -608,7 +668,8 @@ export class CredentialManager {
         clientId: this.#oauth.clientId,
         tokenUri: String(client.endpoints.oauth2TokenUrl),
       };
-      const refreshToken = tokens.refresh_token ?? existing?.credentials.refreshToken;
+      const refreshToken =
+        tokens.refresh_token ?? (sameAccount ? existing?.credentials.refreshToken : undefined);
       if (refreshToken) record.refreshToken = refreshToken;
       if (typeof tokens.expiry_date === 'number') record.expiresAt = Math.trunc(tokens.expiry_date);
       if (this.#persistClientSecret)
@@ -621,6 +682,10 @@ export class CredentialManager {
           corrupt ? {} : { ifVersion: existing ? existing.version : null },
         );
         saved = record;
+        replaced =
+          existing !== undefined && subjectOf(existing.credentials) !== subject
+            ? existing.credentials
+            : undefined;
       } catch (error) {
         if (!(error instanceof ConflictError)) throw error;
       }
@@ -632,30 +697,23 @@ export class CredentialManager {
     }
     this.#forget(userId);
     this.#remember(userId, saved);
-
-    await this.#sessionStore?.storeSession(userId, {
-      scopes,
-      ...(saved.expiresAt === undefined ? {} : { expiresAt: saved.expiresAt }),
-      ...(payload.iss === undefined ? {} : { issuer: payload.iss }),
-      clientId: this.#oauth.clientId,
-      ...(input.mcpSessionId === undefined ? {} : { mcpSessionId: input.mcpSessionId }),
-    });
+    if (replaced !== undefined) await this.#endReplacedAccount(userId, replaced);
     if (saved.refreshToken === undefined) {
-      this.#logger.warn(
-        { userId },
-        'no refresh token granted: ask for access_type=offline and prompt=consent',
-      );
+      this.#logger.info({ userId }, 'no refresh token granted in this sign-in');
     }
     const result: AuthorizationResult = {
       userId,
       scopes,
       expiresAt: saved.expiresAt,
       hasRefreshToken: saved.refreshToken !== undefined,
+      replacedAccount: replaced !== undefined,
       profile: {
-        sub: payload.sub,
+        sub: subject,
         email: userId,
-        ...(payload.name === undefined ? {} : { name: payload.name }),
-        ...(payload.picture === undefined ? {} : { picture: payload.picture }),
+        ...(typeof payload.name === 'string' ? { name: payload.name } : {}),
+        ...(typeof payload.picture === 'string' ? { picture: payload.picture } : {}),
+        ...(typeof payload.hd === 'string' ? { hd: payload.hd } : {}),
+        ...(typeof payload.iss === 'string' ? { iss: payload.iss } : {}),
       },
     };
     this.#emit('authorized', {
@@ -665,6 +723,29 @@ export class CredentialManager {
       hasRefreshToken: result.hasRefreshToken,
     });
     return result;
+  }
+
+  /**
+   * The address now belongs to another Google account: the old account's grant is revoked at the
+   * provider (best effort) and its sessions, bindings and tokens end.
+   */
+  async #endReplacedAccount(userId: string, previous: StoredCredentials): Promise<void> {
+    this.#logger.warn(
+      { userId },
+      'this address now signs in as another Google account; the previous account’s grant was replaced and its sessions ended',
+    );
+    const token = previous.refreshToken ?? (previous.accessToken || undefined);
+    if (token !== undefined) {
+      try {
+        await new OAuth2Client(this.#clientOptions).revokeToken(token);
+      } catch (error) {
+        this.#logger.warn(
+          { userId, providerCode: classifyProviderFailure(error).providerCode },
+          'could not revoke the previous account’s grant at the provider',
+        );
+      }
+    }
+    await this.#sessionStore?.removeSession(userId);
   }
 
   /**

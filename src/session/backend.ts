@@ -35,6 +35,24 @@ export interface SessionBackend {
   getSync?<T>(namespace: string, key: string, now?: number): T | undefined;
   /** Writes an entry; resolves `false` only when `onlyIfAbsent` found one. */
   set(namespace: string, key: string, value: unknown, options: BackendSetOptions): Promise<boolean>;
+  /**
+   * Atomically reads an entry and records a claim on it: the first caller's `marker` is kept (for
+   * `ttlMs`) and every caller learns the entry and the first claim's marker. The entry itself stays.
+   * Resolves `undefined` when the entry is absent. Used to spend a refresh token exactly once while
+   * still recognising a repeat (and when it happened).
+   */
+  claim<T>(
+    namespace: string,
+    key: string,
+    marker: string,
+    ttlMs: number,
+  ): Promise<ClaimResult<T> | undefined>;
+  /**
+   * Optional: caps how many entries a namespace keeps (least recently used dropped first), for
+   * backends that hold everything in process. Backends with their own expiry and memory policy
+   * (Redis) ignore it.
+   */
+  limitNamespace?(namespace: string, maxEntries: number): void;
   /** Atomically reads and deletes an entry: of several concurrent callers, at most one gets it. */
   take<T>(namespace: string, key: string): Promise<T | undefined>;
   /** Deletes an entry; resolves whether it existed. */
@@ -49,6 +67,15 @@ export interface SessionBackend {
   count(namespace: string): Promise<number>;
   /** Releases resources the backend owns (not an injected client). */
   close?(): Promise<void>;
+}
+
+/** What {@link SessionBackend.claim} resolves. */
+export interface ClaimResult<T> {
+  value: T;
+  /** Whether this call made the first claim. */
+  first: boolean;
+  /** The marker of the first claim (this call's own when `first`). */
+  firstMarker: string;
 }
 
 /** The longest key a backend must accept. */

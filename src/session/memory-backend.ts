@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
 import { deepFreeze } from '../internal/freeze.js';
 import { TouchLru } from '../internal/touch-lru.js';
-import type { BackendSetOptions, SessionBackend } from './backend.js';
+import type { BackendSetOptions, ClaimResult, SessionBackend } from './backend.js';
 
 /** Options of {@link MemorySessionBackend}. */
 export interface MemorySessionBackendOptions {
@@ -98,6 +98,38 @@ export class MemorySessionBackend implements SessionBackend {
       now,
     );
     return true;
+  }
+
+  async claim<T>(
+    namespace: string,
+    key: string,
+    marker: string,
+    ttlMs: number,
+  ): Promise<ClaimResult<T> | undefined> {
+    const now = this.#clock.now();
+    const value = this.getSync<T>(namespace, key, now);
+    if (value === undefined) return undefined;
+    const claims = this.#mapFor(`${namespace}#claim`);
+    const existing = claims.get(key, now);
+    if (existing !== undefined && existing.expiresAt > now) {
+      return { value, first: false, firstMarker: existing.value as string };
+    }
+    claims.set(key, { value: marker, expiresAt: now + Math.max(1, ttlMs) }, now);
+    return { value, first: true, firstMarker: marker };
+  }
+
+  limitNamespace(namespace: string, maxEntries: number): void {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw new RangeError(`maxEntries for ${namespace} must be a positive integer`);
+    }
+    if (this.#maxByNamespace[namespace] === maxEntries) return;
+    this.#maxByNamespace[namespace] = maxEntries;
+    const existing = this.#maps.get(namespace);
+    if (existing === undefined) return;
+    const resized = new TouchLru<Entry>(maxEntries);
+    const now = this.#clock.now();
+    for (const [key, entry] of [...existing.entries()].reverse()) resized.set(key, entry, now);
+    this.#maps.set(namespace, resized);
   }
 
   async take<T>(namespace: string, key: string): Promise<T | undefined> {

@@ -8,7 +8,12 @@
 import type { Redis } from 'ioredis';
 import { InvalidInputError, StorageUnavailableError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { type BackendSetOptions, MAX_BACKEND_KEY_LENGTH, type SessionBackend } from './backend.js';
+import {
+  type BackendSetOptions,
+  type ClaimResult,
+  MAX_BACKEND_KEY_LENGTH,
+  type SessionBackend,
+} from './backend.js';
 
 /** Options of {@link RedisSessionBackend}. */
 export interface RedisSessionBackendOptions {
@@ -36,6 +41,14 @@ const TAKE_MEMBERS = `
 local members = redis.call('SMEMBERS', KEYS[1])
 redis.call('DEL', KEYS[1])
 return members`;
+
+// Read an entry and claim it in one step: the first claim's marker is kept (SET NX), every caller
+// learns the entry and that marker. KEYS[1] the entry, KEYS[2] its claim; ARGV[1] marker, ARGV[2] ttl.
+const CLAIM = `
+local value = redis.call('GET', KEYS[1])
+if not value then return nil end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {value, 1, ARGV[1]} end
+return {value, 0, redis.call('GET', KEYS[2]) or ARGV[1]}`;
 
 /**
  * Keys are `<keyPrefix><namespace>:<key>`, values JSON, lifetimes Redis expiry (`PX`). "Set if absent"
@@ -68,6 +81,24 @@ export class RedisSessionBackend implements SessionBackend {
         : this.#client.set(fullKey, payload, 'PX', ttl),
     );
     return result === 'OK';
+  }
+
+  async claim<T>(
+    namespace: string,
+    key: string,
+    marker: string,
+    ttlMs: number,
+  ): Promise<ClaimResult<T> | undefined> {
+    const entryKey = this.#key(namespace, key);
+    const claimKey = `${this.#prefix}${namespace}#claim:${key}`;
+    const ttl = String(Math.max(1, Math.ceil(ttlMs)));
+    const reply = (await this.#run('claim', () =>
+      this.#client.eval(CLAIM, 2, entryKey, claimKey, marker, ttl),
+    )) as [string, number, string] | null;
+    if (!Array.isArray(reply)) return undefined;
+    const value = this.#parse<T>(namespace, reply[0]);
+    if (value === undefined) return undefined;
+    return { value, first: Number(reply[1]) === 1, firstMarker: String(reply[2]) };
   }
 
   async take<T>(namespace: string, key: string): Promise<T | undefined> {

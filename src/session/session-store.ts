@@ -31,6 +31,7 @@ export const SESSION_NAMESPACES = {
   state: 'state',
   userBindings: 'user-bindings',
   userTokens: 'user-tokens',
+  once: 'once',
 } as const;
 const NS = SESSION_NAMESPACES;
 
@@ -58,6 +59,11 @@ export interface SessionInfo {
   mcpSessionId?: string;
   /** First sign-in of this session, epoch ms. */
   createdAt: number;
+  /**
+   * The session's identity: changes when the user signs out and in again (never on a refresh), so
+   * anything issued for an earlier generation can be told apart. Opaque.
+   */
+  generation: string;
   /** Last {@link OAuth21SessionStore.storeSession}, epoch ms. */
   updatedAt: number;
 }
@@ -181,7 +187,7 @@ export interface OAuth21SessionStoreOptions {
 }
 
 // What the backend holds: the public view plus the bookkeeping that never leaves this module.
-interface SessionRecord extends SessionInfo {
+interface SessionRecord extends Omit<SessionInfo, 'generation'> {
   // Checked against the injected clock, so expiry does not depend on the backend's own clock.
   liveUntil: number;
   // Changes when a session is removed and created again; tokens and bindings of an older epoch die.
@@ -304,6 +310,40 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
     }
     if (input.mcpSessionId !== undefined) await this.bindMcpSession(input.mcpSessionId, userId);
     return toSessionInfo(record);
+  }
+
+  /** The backend this store keeps its state in (other components may share it, in their own namespaces). */
+  get backend(): SessionBackend {
+    return this.#backend;
+  }
+
+  /**
+   * Extends a live session by `sessionTtlMs` from now, keeping its generation (so tokens and bindings
+   * stay valid). Resolves the session, or `undefined` when the user has none.
+   */
+  async touchSession(rawUserId: string): Promise<SessionInfo | undefined> {
+    const userId = normaliseUserId(rawUserId);
+    const existing = await this.#session(userId);
+    if (!existing) return undefined;
+    const now = this.#clock.now();
+    const record: SessionRecord = { ...existing, liveUntil: now + this.#ttl.session };
+    await this.#backend.set(NS.session, userId, record, { ttlMs: this.#ttl.session });
+    return toSessionInfo(record);
+  }
+
+  /**
+   * Records that a single-use value (a flow nonce, a consent form) was used, for `ttlMs`. Resolves
+   * `true` the first time, `false` on every later call for the same value: of concurrent callers,
+   * exactly one gets `true`. Only the value's hash is stored.
+   */
+  async recordSingleUse(value: string, ttlMs: number): Promise<boolean> {
+    if (typeof value !== 'string' || value.length < 16 || value.length > MAX_ID_LENGTH) {
+      throw new InvalidInputError('a single-use value must be 16 to 256 characters');
+    }
+    return this.#backend.set(NS.once, sha256(value), 1, {
+      ttlMs: positive(ttlMs, 'ttlMs'),
+      onlyIfAbsent: true,
+    });
   }
 
   /** The user's session, or `undefined`. */
@@ -726,6 +766,7 @@ function toSessionInfo(record: SessionRecord): SessionInfo {
     scopes: [...record.scopes],
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
+    generation: record.epoch,
   };
   if (record.expiresAt !== undefined) info.expiresAt = record.expiresAt;
   if (record.issuer !== undefined) info.issuer = record.issuer;

@@ -3,5 +3,8 @@
  *
  * @packageDocumentation
  */
+
+export type { BrowserPage, ParsedForm } from './browser.js';
+export { parseForms, TestBrowser } from './browser.js';
 export type { CredentialStoreContractOptions } from './contract.js';
 export { describeCredentialStoreContract, sampleCredentials } from './contract.js';

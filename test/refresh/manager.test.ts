@@ -92,10 +92,86 @@ describe('CredentialManager.completeAuthorization', () => {
     expect(stored.refreshToken).toMatch(/^1\/\//);
     expect(stored.tokenUri).toBe(provider.endpoints.oauth2TokenUrl);
     expect(stored.extra?.client_secret).toBeUndefined();
-    expect(await sessionStore.getSession(ALICE)).toMatchObject({
-      scopes: ['openid', 'email'],
-      issuer: provider.issuer,
+    expect(stored.subject).toBe(result.profile.sub);
+    expect(result.profile.iss).toBe(provider.issuer);
+    // Sessions belong to the sign-in handlers: the manager writes none.
+    expect(await sessionStore.getSession(ALICE)).toBeUndefined();
+  });
+
+  for (const [what, claims] of [
+    ['email_verified: false', { email_verified: false }],
+    ['no email_verified claim', { email_verified: null }],
+  ] as const) {
+    it(`refuses an id_token with ${what} (reason email-unverified), storing nothing`, async () => {
+      const { manager, store } = setup();
+      const user = `unverified-${what.length}@example.com`;
+      provider.setUserClaims(user, claims);
+      const error = await signIn(manager, provider, user, { prompt: 'consent' }).catch(
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(AccessDeniedError);
+      expect((error as AccessDeniedError).reason).toBe('email-unverified');
+      expect(await store.get(user)).toBeUndefined();
     });
+  }
+
+  it('admits by hosted domain or listed user, and refuses everyone else with reason not-allowed', async () => {
+    const { manager, store } = setup();
+    const policy = { allowedDomains: ['Corp.Example'], allowedUsers: ['Guest@Other.example'] };
+    provider.setUserClaims('staff@corp.example', { hd: 'corp.example' });
+    const complete = async (user: string) => {
+      const { code, codeVerifier } = await authorizationCode(provider, user, { prompt: 'consent' });
+      return manager.completeAuthorization({ code, codeVerifier, redirectUri: REDIRECT_URI, policy });
+    };
+    expect((await complete('staff@corp.example')).userId).toBe('staff@corp.example');
+    expect((await complete('guest@other.example')).userId).toBe('guest@other.example');
+    const refused = await complete('nohd@corp.example').catch((caught: unknown) => caught);
+    expect(refused).toBeInstanceOf(AccessDeniedError);
+    expect((refused as AccessDeniedError).reason).toBe('not-allowed');
+    expect(await store.get('nohd@corp.example')).toBeUndefined();
+  });
+
+  it('replaces the record of another Google account (other sub): no refresh token carried, old grant revoked, sessions ended', async () => {
+    const { manager, store, sessionStore } = setup();
+    const user = 'moved@example.com';
+    await signIn(manager, provider, user, { prompt: 'consent' });
+    const old = (await store.get(user))!.credentials;
+    await sessionStore.storeSession(user);
+    const { token } = await sessionStore.issueBearerToken(user);
+    provider.setUserClaims(user, { sub: '4242424242' });
+    const result = await signIn(manager, provider, user); // no prompt: the provider sends no refresh token
+    expect(result.replacedAccount).toBe(true);
+    expect(result.hasRefreshToken).toBe(false);
+    const stored = (await store.get(user))!.credentials;
+    expect(stored.refreshToken).toBeUndefined();
+    expect(stored.subject).toBe('4242424242');
+    expect(provider.isRefreshTokenLive(old.refreshToken!)).toBe(false);
+    await expect(sessionStore.verifyAccessToken(token)).rejects.toThrow(/revoked/);
+    expect(await sessionStore.getSession(user)).toBeUndefined();
+  });
+
+  it('does not carry a refresh token from a record with no known account (no subject, no id_token)', async () => {
+    const { manager, store } = setup();
+    const user = 'legacy@example.com';
+    await signIn(manager, provider, user, { prompt: 'consent' });
+    const entry = (await store.get(user))!;
+    const { subject: _s, idToken: _i, ...legacy } = entry.credentials;
+    await store.put(user, legacy, { ifVersion: entry.version });
+    const result = await signIn(manager, provider, user);
+    expect(result.hasRefreshToken).toBe(false);
+    expect(result.replacedAccount).toBe(true);
+  });
+
+  it('carries the refresh token over for the same account recognised by its stored id_token alone', async () => {
+    const { manager, store } = setup();
+    const user = 'idtoken-only@example.com';
+    await signIn(manager, provider, user, { prompt: 'consent' });
+    const entry = (await store.get(user))!;
+    const { subject: _s, ...withIdToken } = entry.credentials;
+    await store.put(user, withIdToken, { ifVersion: entry.version });
+    const result = await signIn(manager, provider, user);
+    expect(result).toMatchObject({ hasRefreshToken: true, replacedAccount: false });
+    expect((await store.get(user))!.credentials.refreshToken).toBe(entry.credentials.refreshToken);
   });
 
   it('keeps the refresh token on file when a later sign-in (without prompt=consent) returns none', async () => {
@@ -418,6 +494,7 @@ describe('CredentialManager.revoke', () => {
   it('revokes at the provider, removes the credentials, the session and the cache; idempotent', async () => {
     const { manager, store, sessionStore, events } = setup();
     await signIn(manager, provider, 'bye@example.com', { prompt: 'consent' });
+    await sessionStore.storeSession('bye@example.com');
     const { token } = await sessionStore.issueBearerToken('bye@example.com');
     const refreshToken = (await store.get('bye@example.com'))!.credentials.refreshToken!;
     expect(await manager.revoke('bye@example.com')).toEqual({

@@ -1,0 +1,265 @@
+/**
+ * {@link createSignInHandlers}: the browser sign-in of the bearer mode, written once against
+ * web-standard `Request` → `Response`: start (sealed flow cookie, rate-limited), the Google callback
+ * (issues a bearer token), revoke and status. Framework adapters (`/express`, `/hono`) only translate.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from '../clock.js';
+import { ConfigurationError, InvalidInputError } from '../errors.js';
+import { Sealer, type SealingKeySource } from '../internal/seal.js';
+import { type Logger, silentLogger } from '../logger.js';
+import type { CredentialManager, SignInPolicy } from '../refresh/manager.js';
+import type { OAuth21SessionStore } from '../session/session-store.js';
+import { normaliseUserId } from '../user-id.js';
+import { GoogleSignIn, loginHintFrom } from './google-sign-in.js';
+import { type RateLimit, RateLimiter } from './rate-limit.js';
+import {
+  htmlResponse,
+  jsonResponse,
+  type PageBlock,
+  problemResponse,
+  readFormFields,
+  tooManyRequests,
+  wantsJson,
+} from './responses.js';
+
+/** What the adapter knows about the request that `Request` does not carry. */
+export interface RequestContext {
+  /** The client's address (Express `req.ip`, Hono's connection info), for rate limits. Default `unknown`. */
+  clientAddress?: string;
+}
+
+/** The default lifetime of a pending sign-in (flow cookie), milliseconds: 10 minutes. */
+export const DEFAULT_FLOW_TTL_MS = 10 * 60 * 1000;
+/** The default budget of `/auth/start` per client address: 30 per 10 minutes. */
+export const DEFAULT_SIGN_IN_RATE_LIMIT: RateLimit = Object.freeze({ limit: 30, windowMs: 10 * 60 * 1000 });
+
+/** Options of {@link createSignInHandlers}. */
+export interface SignInHandlersOptions {
+  manager: CredentialManager;
+  sessionStore: OAuth21SessionStore;
+  /** The callback URL registered with Google (where `callback` is mounted). */
+  redirectUri: string;
+  /** Scopes to request. `openid` and `email` are always added (the user is identified by email). */
+  scopes: readonly string[];
+  /**
+   * Seals the pending flow into the browser's cookie: a random string of at least 32 characters, the
+   * same on every replica (several: the first seals, all open), or the encrypted store's keyring.
+   * Required.
+   */
+  serverSecret: SealingKeySource;
+  /** Who may sign in (Google Workspace domains by `hd`, and single users). Default: anyone. */
+  policy?: SignInPolicy;
+  /**
+   * Where the callback page may send the user afterwards (`return_to`): exact URLs. Anything else is
+   * refused, so the flow cannot be used as an open redirect. Default: none.
+   */
+  allowedReturnTo?: readonly string[];
+  /** Lifetime of a pending sign-in, milliseconds. Default {@link DEFAULT_FLOW_TTL_MS}. */
+  flowTtlMs?: number;
+  /** Lifetime of the bearer token the callback issues, ms. Default: the session store's (30 days). */
+  bearerTokenTtlMs?: number;
+  /** Refuse a sign-in with another account than `login_hint` asked for. Default false. */
+  requireLoginHintMatch?: boolean;
+  /** Base name of the flow cookies. Default `mcpoc_signin`. */
+  cookieName?: string;
+  /** Mark cookies `Secure` with the `__Host-` prefix. Default: true when `redirectUri` is https. */
+  secureCookies?: boolean;
+  /** Shown on the callback page as the MCP endpoint to configure. */
+  mcpEndpoint?: string;
+  /** Budget of `start` per client address; `false` turns it off. Default {@link DEFAULT_SIGN_IN_RATE_LIMIT}. */
+  rateLimit?: RateLimit | false;
+  clock?: Clock;
+  /** Default: silent. */
+  logger?: Logger;
+}
+
+/** The handlers {@link createSignInHandlers} returns. */
+export interface SignInHandlers {
+  /** `GET`: redirects to Google. Query: `login_hint?`, `return_to?` (must be allow-listed). */
+  start(request: Request, context?: RequestContext): Promise<Response>;
+  /** `GET`: Google's redirect back. Issues a bearer token; HTML, or JSON when asked. */
+  callback(request: Request, context?: RequestContext): Promise<Response>;
+  /** `POST`, for a verified user: revokes that user's own credentials everywhere. */
+  revoke(request: Request, user: { userId: string }): Promise<Response>;
+  /** `GET`, for a verified user: scopes and expiry, no tokens. */
+  status(request: Request, user: { userId: string }): Promise<Response>;
+}
+
+interface BearerFlow {
+  returnTo?: string;
+}
+
+const MAX_PARAM_LENGTH = 2048;
+
+function queryParam(request: Request, name: string): string | null {
+  const value = new URL(request.url).searchParams.get(name);
+  if (value !== null && value.length > MAX_PARAM_LENGTH) {
+    throw new InvalidInputError(`query parameter ${name} is too long`);
+  }
+  return value;
+}
+
+/** Builds the bearer-mode sign-in handlers. */
+export function createSignInHandlers(options: SignInHandlersOptions): SignInHandlers {
+  if (!options?.manager || !options.sessionStore) {
+    throw new ConfigurationError('createSignInHandlers needs manager and sessionStore');
+  }
+  const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const sealer = new Sealer(options.serverSecret, 'serverSecret');
+  const allowedReturnTo = new Set(options.allowedReturnTo ?? []);
+  const secure = options.secureCookies ?? new URL(options.redirectUri).protocol === 'https:';
+  const limiter =
+    options.rateLimit === false
+      ? undefined
+      : new RateLimiter(options.rateLimit ?? DEFAULT_SIGN_IN_RATE_LIMIT, { clock, option: 'rateLimit' });
+  const google = new GoogleSignIn({
+    manager: options.manager,
+    sessionStore: options.sessionStore,
+    sealer,
+    callbackUrl: options.redirectUri,
+    scopes: options.scopes,
+    flowTtlMs: options.flowTtlMs ?? DEFAULT_FLOW_TTL_MS,
+    cookies: { secure },
+    cookieBase: options.cookieName ?? 'mcpoc_signin',
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.requireLoginHintMatch === undefined
+      ? {}
+      : { requireLoginHintMatch: options.requireLoginHintMatch }),
+    clock,
+    logger,
+  });
+
+  const guarded =
+    (handler: (request: Request, context: RequestContext) => Promise<Response>) =>
+    async (request: Request, context: RequestContext = {}): Promise<Response> => {
+      try {
+        return await handler(request, context);
+      } catch (error) {
+        return problemResponse(request, error);
+      }
+    };
+
+  const start = guarded(async (request, context) => {
+    if (limiter) {
+      const decision = limiter.take(context.clientAddress ?? 'unknown');
+      if (!decision.allowed) return tooManyRequests(request, decision.retryAfterSeconds);
+    }
+    const loginHint = loginHintFrom(queryParam(request, 'login_hint'));
+    const returnTo = queryParam(request, 'return_to') ?? undefined;
+    if (returnTo !== undefined && !allowedReturnTo.has(returnTo)) {
+      throw new InvalidInputError('return_to is not an allowed redirect target');
+    }
+    const flow: BearerFlow = returnTo === undefined ? {} : { returnTo };
+    return google.start(flow, loginHint === undefined ? {} : { loginHint });
+  });
+
+  const callback = guarded(async (request) => {
+    const outcome = await google.finish<BearerFlow>(request);
+    if (outcome.kind === 'response') return outcome.response;
+    const headers = { 'set-cookie': outcome.setCookie };
+    if (outcome.kind === 'declined') {
+      return problemResponse(request, new InvalidInputError(`Google did not authorize (${outcome.error})`), {
+        headers,
+      });
+    }
+    const { result, payload } = outcome;
+    await options.sessionStore.storeSession(result.userId, {
+      scopes: result.scopes,
+      ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
+      ...(result.profile.iss === undefined ? {} : { issuer: result.profile.iss }),
+    });
+    const issued = await options.sessionStore.issueBearerToken(result.userId, {
+      scopes: result.scopes,
+      ...(options.bearerTokenTtlMs === undefined ? {} : { ttlMs: options.bearerTokenTtlMs }),
+    });
+    logger.info({ userId: result.userId, scopes: result.scopes.length }, 'user signed in');
+    const body = {
+      user_id: result.userId,
+      scopes: result.scopes,
+      refresh_token_stored: result.hasRefreshToken,
+      access_token: issued.token,
+      token_type: 'Bearer',
+      expires_at: issued.expiresAt,
+      ...(options.mcpEndpoint === undefined ? {} : { mcp_endpoint: options.mcpEndpoint }),
+      ...(payload.returnTo === undefined ? {} : { return_to: payload.returnTo }),
+    };
+    if (wantsJson(request)) return jsonResponse(200, body, { headers });
+    const blocks: PageBlock[] = [
+      ['p', `Signed in as ${result.userId}.`],
+      [
+        'p',
+        'Configure your MCP client to send this header (shown once; it is not stored anywhere readable):',
+      ],
+      ['code', `Authorization: Bearer ${issued.token}`],
+    ];
+    if (options.mcpEndpoint !== undefined) blocks.push(['p', `MCP endpoint: ${options.mcpEndpoint}`]);
+    blocks.push(['p', `Granted scopes: ${result.scopes.join(' ')}`]);
+    if (!result.hasRefreshToken) {
+      blocks.push([
+        'p',
+        'No refresh token was granted: you will have to sign in again when the access token expires.',
+      ]);
+    }
+    if (payload.returnTo !== undefined) blocks.push(['link', payload.returnTo]);
+    return htmlResponse(200, 'Signed in', blocks, { headers });
+  });
+
+  const revoke = async (request: Request, user: { userId: string }): Promise<Response> => {
+    try {
+      const userId = normaliseUserId(user.userId);
+      const named = namedUser(await readFormFields(request, 16 * 1024).catch(() => undefined));
+      if (named !== undefined && named !== userId) {
+        logger.warn({ userId }, 'SECURITY: a revoke request named another user; refused');
+        return jsonResponse(403, {
+          error: 'access_denied',
+          error_description: 'you can revoke only your own credentials',
+        });
+      }
+      const result = await options.manager.revoke(userId);
+      return jsonResponse(200, {
+        user_id: userId,
+        revoked: true,
+        credentials_removed: result.removed,
+        provider_revoked: result.providerRevoked,
+      });
+    } catch (error) {
+      return problemResponse(request, error);
+    }
+  };
+
+  const status = async (request: Request, user: { userId: string }): Promise<Response> => {
+    try {
+      const userId = normaliseUserId(user.userId);
+      const summary = await options.manager.describe(userId);
+      const session = await options.sessionStore.getSession(userId);
+      return jsonResponse(200, {
+        user_id: userId,
+        scopes: summary?.scopes ?? session?.scopes ?? [],
+        access_token_expires_at: summary?.expiresAt ?? null,
+        has_refresh_token: summary?.hasRefreshToken ?? false,
+        credentials_stored: summary !== undefined,
+      });
+    } catch (error) {
+      return problemResponse(request, error);
+    }
+  };
+
+  return { start, callback, revoke, status };
+}
+
+function namedUser(fields: Record<string, string> | undefined): string | undefined {
+  if (fields === undefined) return undefined;
+  for (const key of ['user_id', 'userId', 'user', 'user_email', 'email']) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    try {
+      return normaliseUserId(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
