@@ -1,46 +1,52 @@
 import { defineConfig, type Options } from 'tsup';
 
+// Every entry point of the library. `cli` and `testing` are ESM only: the CLI uses top-level await,
+// and the contract suite needs vitest, which is ESM only.
+const library = {
+  index: 'src/index.ts',
+  manager: 'src/manager/index.ts',
+  session: 'src/session/index.ts',
+  http: 'src/http/index.ts',
+  s3: 'src/s3/index.ts',
+  redis: 'src/redis/index.ts',
+  express: 'src/express/index.ts',
+  'sdk-v1': 'src/sdk-v1/index.ts',
+};
+
 const shared: Options = {
   target: 'node20',
   platform: 'node',
-  sourcemap: true,
+  // Source maps point into src/, which is not shipped: none rather than maps to missing files.
+  sourcemap: false,
   treeshake: true,
-  // Peers and the package's own subpaths stay imports: never bundled into dist.
+  // One build per format with code splitting: every class exists once per format (the CLI shares
+  // the library's chunks), and lazily loaded modules (the S3 store) are chunks of their own.
+  splitting: true,
+  // Peers stay imports, never bundled into dist.
   external: [
     /^vitest/,
     /^@aws-sdk\//,
     /^@smithy\//,
     'ioredis',
     'express',
-    /^@modelcontextprotocol\/sdk/,
+    /^@modelcontextprotocol\//,
     /^google-auth-library/,
-    /^mcp-oauth-credentials/,
   ],
 };
 
 export default defineConfig([
   {
     ...shared,
-    entry: {
-      index: 'src/index.ts',
-      s3: 'src/s3/index.ts',
-      http: 'src/http/index.ts',
-      redis: 'src/redis/index.ts',
-      express: 'src/express/index.ts',
-      testing: 'src/testing/index.ts',
-    },
-    format: ['esm', 'cjs'],
-    dts: true,
+    entry: { ...library, testing: 'src/testing/index.ts', cli: 'src/cli/index.ts' },
+    format: ['esm'],
+    dts: { entry: { ...library, testing: 'src/testing/index.ts' } },
     clean: true,
-    splitting: true,
   },
   {
-    // The command line tool: ESM only (top-level await), no types.
     ...shared,
-    entry: { cli: 'src/cli/index.ts' },
-    format: ['esm'],
-    dts: false,
+    entry: library,
+    format: ['cjs'],
+    dts: { entry: library },
     clean: false,
-    splitting: false,
   },
 ]);

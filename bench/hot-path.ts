@@ -3,12 +3,9 @@
  * getValidCredentials for a cached, unexpired user, with 1,000 and 100,000 users loaded, against a
  * bare Map.get of the same record measured the same way.
  */
-import {
-  CredentialManager,
-  MemoryCredentialStore,
-  OAuth21SessionStore,
-  type StoredCredentials,
-} from 'mcp-oauth-credentials';
+import { MemoryCredentialStore, type StoredCredentials } from 'mcp-oauth-credentials';
+import { CredentialManager } from 'mcp-oauth-credentials/manager';
+import { OAuth21SessionStore } from 'mcp-oauth-credentials/session';
 import { fmt, measureLatency, measureOps } from './lib.js';
 
 /** Users loaded for the hot path, and one tool call's checks for user `i`. */
@@ -57,7 +54,7 @@ export async function load(users: number): Promise<Loaded> {
     sessions,
     users: ids,
     verify: async (i) => {
-      const info = await sessionStore.verifyAccessToken(tokens[i]!);
+      const info = await sessionStore.verifyBearerToken(tokens[i]!);
       const userId = info.extra?.userId as string;
       await sessionStore.getCredentialsWithValidation({
         requestedUser: userId,

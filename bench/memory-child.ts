@@ -3,7 +3,7 @@
  * with a bearer token each, and proof that `max` bounds it when 1,000,000 arrive.
  * Prints one JSON line.
  */
-import { OAuth21SessionStore } from 'mcp-oauth-credentials';
+import { OAuth21SessionStore } from 'mcp-oauth-credentials/session';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');

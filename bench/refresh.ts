@@ -6,7 +6,8 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { OAuth2Client } from 'google-auth-library';
-import { CredentialManager, MemoryCredentialStore, type StoredCredentials } from 'mcp-oauth-credentials';
+import { MemoryCredentialStore, type StoredCredentials } from 'mcp-oauth-credentials';
+import { CredentialManager } from 'mcp-oauth-credentials/manager';
 import { fmt, median } from './lib.js';
 
 /** The provider in a child process, driven over IPC. */

@@ -1,5 +1,6 @@
-// Post-build check of dist/: every export loads through both its ESM and its CJS condition, and the
-// package root (ESM and CJS) loads no AWS SDK, Redis client or Express.
+// Post-build check of dist/ in this repository (every peer installed): every export loads through
+// both its ESM and its CJS condition, and the package root (ESM and CJS) loads no peer. The packed
+// package as users install it is checked by scripts/smoke-packed.mjs.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +29,8 @@ const heavy = [
   '/node_modules/@smithy/',
   '/node_modules/ioredis/',
   '/node_modules/express/',
+  '/node_modules/@modelcontextprotocol/',
+  '/node_modules/google-auth-library/',
 ];
 for (const file of ['dist/index.js', 'dist/index.cjs']) {
   const loaded = JSON.parse(
@@ -35,7 +38,7 @@ for (const file of ['dist/index.js', 'dist/index.cjs']) {
   );
   const bad = loaded.filter((url) => heavy.some((part) => url.includes(part)));
   if (bad.length > 0) failures.push(`${file} loads ${bad.slice(0, 3).join(', ')}`);
-  else console.log(`ok   ${file} loads no AWS SDK, Redis or Express (${loaded.length} modules)`);
+  else console.log(`ok   ${file} loads no peer (${loaded.length} modules)`);
 }
 
 const help = execFileSync(process.execPath, [pkg.bin['mcp-oauth-credentials'], '--help'], {

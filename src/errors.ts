@@ -17,7 +17,8 @@ export type CredentialErrorCode =
   | 'STORAGE_UNAVAILABLE'
   | 'INVALID_INPUT'
   | 'CONFIGURATION'
-  | 'PROVIDER_ERROR';
+  | 'PROVIDER_ERROR'
+  | 'INVALID_TOKEN';
 
 /** Options shared by every {@link CredentialError} constructor. */
 export interface CredentialErrorOptions {
@@ -30,12 +31,44 @@ export interface CredentialErrorOptions {
 }
 
 /**
+ * The brand every {@link CredentialError} carries, registered globally (`Symbol.for`), so errors are
+ * recognised across ESM and CommonJS copies and duplicated installs of this package.
+ */
+export const CREDENTIAL_ERROR_BRAND: unique symbol = Symbol.for(
+  'mcp-oauth-credentials.CredentialError',
+) as never;
+
+function isBranded(value: unknown): value is CredentialError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[CREDENTIAL_ERROR_BRAND] === true &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/**
  * Base class of every error thrown by this package.
  *
  * `name` is the subclass name, `code` is a {@link CredentialErrorCode}, `cause` keeps the
  * underlying error. `toJSON()` returns only `name`, `code`, `message`, `userId` and `hint`.
+ *
+ * `instanceof` works across copies of the package (ESM and CommonJS, two installs): it checks a
+ * global brand and, for a subclass, the code.
  */
 export class CredentialError extends Error {
+  /** Set on every instance; see {@link CREDENTIAL_ERROR_BRAND}. */
+  readonly [CREDENTIAL_ERROR_BRAND] = true as const;
+  /** The code of a subclass (undefined on the base class). */
+  static readonly code: CredentialErrorCode | undefined = undefined;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (!isBranded(value)) return false;
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass `instanceof` was asked about.
+    const code = (this as { code?: CredentialErrorCode }).code;
+    return code === undefined || value.code === code;
+  }
+
   /** The stable reason; see {@link CredentialErrorCode}. */
   readonly code: CredentialErrorCode;
   /** The normalised user id the error is about, if any. */
@@ -65,6 +98,7 @@ export class CredentialError extends Error {
 
 /** A record or resource that must exist does not (for example, no credentials stored for a user). */
 export class NotFoundError extends CredentialError {
+  static override readonly code = 'NOT_FOUND' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('NOT_FOUND', message, options);
   }
@@ -72,6 +106,7 @@ export class NotFoundError extends CredentialError {
 
 /** A compare-and-swap write lost: someone else wrote the record first. Re-read and decide again. */
 export class ConflictError extends CredentialError {
+  static override readonly code = 'CONFLICT' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('CONFLICT', message, options);
   }
@@ -82,6 +117,7 @@ export class ConflictError extends CredentialError {
  * key, a tampered or a truncated envelope. Other users' records are unaffected.
  */
 export class CorruptCredentialsError extends CredentialError {
+  static override readonly code = 'CORRUPT' as const;
   /** The id of the encryption key involved, for encrypted stores. */
   readonly keyId: string | undefined;
 
@@ -96,6 +132,7 @@ export class CorruptCredentialsError extends CredentialError {
  * stored credentials have no refresh token and the access token expired.
  */
 export class ReauthRequiredError extends CredentialError {
+  static override readonly code = 'REAUTH_REQUIRED' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('REAUTH_REQUIRED', message, options);
   }
@@ -103,6 +140,7 @@ export class ReauthRequiredError extends CredentialError {
 
 /** The caller may not do this: another user's credentials or session, or a storage permission error. */
 export class AccessDeniedError extends CredentialError {
+  static override readonly code = 'ACCESS_DENIED' as const;
   /** A stable reason for session-store denials (for example `token-user-mismatch`), when there is one. */
   readonly reason: string | undefined;
 
@@ -114,6 +152,7 @@ export class AccessDeniedError extends CredentialError {
 
 /** The storage backend failed or timed out after its retries. Nothing was lost; try again later. */
 export class StorageUnavailableError extends CredentialError {
+  static override readonly code = 'STORAGE_UNAVAILABLE' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('STORAGE_UNAVAILABLE', message, options);
   }
@@ -121,6 +160,7 @@ export class StorageUnavailableError extends CredentialError {
 
 /** An argument was refused: an invalid user id, a malformed spec, an expired or unknown OAuth state. */
 export class InvalidInputError extends CredentialError {
+  static override readonly code = 'INVALID_INPUT' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('INVALID_INPUT', message, options);
   }
@@ -128,6 +168,7 @@ export class InvalidInputError extends CredentialError {
 
 /** The package is set up wrongly: a missing bucket, a missing key, an unsupported option combination. */
 export class ConfigurationError extends CredentialError {
+  static override readonly code = 'CONFIGURATION' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('CONFIGURATION', message, options);
   }
@@ -135,6 +176,7 @@ export class ConfigurationError extends CredentialError {
 
 /** The OAuth provider failed in a way that is not `invalid_grant` (network, 5xx, after retries). */
 export class ProviderError extends CredentialError {
+  static override readonly code = 'PROVIDER_ERROR' as const;
   /** The OAuth `error` field or the HTTP status, when the provider sent one. */
   readonly providerCode: string | undefined;
 
@@ -144,7 +186,21 @@ export class ProviderError extends CredentialError {
   }
 }
 
-/** True when `error` is a {@link CredentialError}, optionally with the given code. */
+/**
+ * A bearer token was refused: unknown, expired, revoked, or its user signed out. HTTP 401 with a
+ * `WWW-Authenticate` challenge; the SDK adapters turn it into each MCP SDK's own error.
+ */
+export class InvalidTokenError extends CredentialError {
+  static override readonly code = 'INVALID_TOKEN' as const;
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('INVALID_TOKEN', message, options);
+  }
+}
+
+/**
+ * True when `error` is a {@link CredentialError} (from any copy of this package), optionally with
+ * the given code.
+ */
 export function isCredentialError(error: unknown, code?: CredentialErrorCode): error is CredentialError {
-  return error instanceof CredentialError && (code === undefined || error.code === code);
+  return isBranded(error) && (code === undefined || error.code === code);
 }

@@ -1,12 +1,15 @@
 /**
  * mcp-oauth-credentials: per-user Google OAuth credentials for Node MCP servers.
  *
- * The root entry point has no heavy dependencies: the S3 store (`mcp-oauth-credentials/s3`), the
- * Redis session backend (`mcp-oauth-credentials/redis`) and the Express handlers
- * (`mcp-oauth-credentials/express`) live behind their own subpaths.
+ * The root entry point is light: the credentials record and its codecs, typed errors, and the
+ * stores (memory, file, encrypted, `createCredentialStore`). It loads no google-auth-library, no MCP
+ * SDK, no AWS SDK, Redis client or framework: the refresh manager (`/manager`), sessions
+ * (`/session`), the HTTP core (`/http`), the S3 store (`/s3`), the Redis backend (`/redis`), the
+ * Express adapter (`/express`) and the MCP SDK adapters (`/sdk-v1`) live behind their own subpaths.
  *
  * @packageDocumentation
  */
+export type { AuthInfo, BearerTokenVerifier } from './auth-info.js';
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
 export type {
@@ -38,8 +41,10 @@ export {
   ConfigurationError,
   ConflictError,
   CorruptCredentialsError,
+  CREDENTIAL_ERROR_BRAND,
   CredentialError,
   InvalidInputError,
+  InvalidTokenError,
   isCredentialError,
   NotFoundError,
   ProviderError,
@@ -48,44 +53,8 @@ export {
 } from './errors.js';
 export type { Logger, LogMethod } from './logger.js';
 export { silentLogger } from './logger.js';
-export type {
-  AuthorizationResult,
-  AuthorizationUrlInput,
-  CompleteAuthorizationInput,
-  CredentialManagerEvents,
-  CredentialManagerOAuthOptions,
-  CredentialManagerOptions,
-  OAuthEndpoints,
-  RetryOptions,
-  RevokeResult,
-} from './refresh/manager.js';
-export { CredentialManager } from './refresh/manager.js';
 export type { PkcePair } from './secrets.js';
-export {
-  createPkcePair,
-  isPkceVerifier,
-  pkceChallenge,
-  randomToken,
-  secretsEqual,
-  sha256,
-} from './secrets.js';
-export type { BackendSetOptions, SessionBackend } from './session/backend.js';
-export { MAX_BACKEND_KEY_LENGTH } from './session/backend.js';
-export type { MemorySessionBackendOptions } from './session/memory-backend.js';
-export { MemorySessionBackend } from './session/memory-backend.js';
-export type {
-  CredentialAccessRequest,
-  IssueBearerTokenOptions,
-  IssuedBearerToken,
-  OAuth21SessionStoreOptions,
-  OAuthStateData,
-  SessionInfo,
-  SessionStoreStats,
-  StoreOAuthStateInput,
-  StoreSessionInput,
-  ValidatedAccess,
-} from './session/session-store.js';
-export { OAuth21SessionStore, SESSION_NAMESPACES } from './session/session-store.js';
+export { createPkcePair, pkceChallenge, randomToken } from './secrets.js';
 export type { CreateCredentialStoreOptions } from './stores/create.js';
 export { createCredentialStore } from './stores/create.js';
 export type { EncryptedCredentialStoreOptions, RotationOutcome } from './stores/encrypted.js';

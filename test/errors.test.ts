@@ -50,3 +50,49 @@ describe('CredentialError', () => {
     expect(JSON.stringify(error)).not.toContain('SECRET');
   });
 });
+
+describe('one error identity across copies of the package (ESM and CommonJS, duplicated installs)', () => {
+  // What an error thrown by another copy looks like: another class, the same global brand.
+  function fromAnotherCopy(code: string): Error {
+    const error = new Error('thrown by another copy') as Error & Record<string | symbol, unknown>;
+    error.code = code;
+    error[Symbol.for('mcp-oauth-credentials.CredentialError')] = true;
+    return error;
+  }
+
+  it('recognises a branded error as a CredentialError and as the subclass of its code only', async () => {
+    const { CredentialError, ConflictError, NotFoundError, isCredentialError } = await import(
+      '../src/index.js'
+    );
+    const conflict = fromAnotherCopy('CONFLICT');
+    expect(conflict instanceof CredentialError).toBe(true);
+    expect(conflict instanceof ConflictError).toBe(true);
+    expect(conflict instanceof NotFoundError).toBe(false);
+    expect(isCredentialError(conflict)).toBe(true);
+    expect(isCredentialError(conflict, 'CONFLICT')).toBe(true);
+    expect(isCredentialError(conflict, 'NOT_FOUND')).toBe(false);
+  });
+
+  it('does not recognise look-alikes without the brand, or with a non-string code', async () => {
+    const { CredentialError, ConflictError, isCredentialError } = await import('../src/index.js');
+    const lookAlike = Object.assign(new Error('x'), { code: 'CONFLICT' });
+    expect(lookAlike instanceof CredentialError).toBe(false);
+    expect(lookAlike instanceof ConflictError).toBe(false);
+    expect(isCredentialError(lookAlike)).toBe(false);
+    const badCode = fromAnotherCopy('CONFLICT') as Error & { code: unknown };
+    badCode.code = 42;
+    expect(isCredentialError(badCode)).toBe(false);
+    expect(isCredentialError(null)).toBe(false);
+    expect(isCredentialError('CONFLICT')).toBe(false);
+  });
+
+  it('keeps ordinary instanceof within one copy', async () => {
+    const { CredentialError, ConflictError, ReauthRequiredError } = await import('../src/index.js');
+    const error = new ConflictError('x');
+    expect(error).toBeInstanceOf(Error);
+    expect(error).toBeInstanceOf(CredentialError);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).not.toBeInstanceOf(ReauthRequiredError);
+    expect(error.name).toBe('ConflictError');
+  });
+});

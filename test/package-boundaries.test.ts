@@ -14,26 +14,40 @@ function modulesLoadedBy(entry: string): string[] {
   return JSON.parse(output) as string[];
 }
 
-const HEAVY = [
-  '/node_modules/@aws-sdk/',
-  '/node_modules/@smithy/',
-  '/node_modules/ioredis/',
-  '/node_modules/express/',
-];
+const PEERS = {
+  'the AWS SDK': ['/node_modules/@aws-sdk/', '/node_modules/@smithy/'],
+  ioredis: ['/node_modules/ioredis/'],
+  express: ['/node_modules/express/'],
+  'an MCP SDK': ['/node_modules/@modelcontextprotocol/'],
+  'google-auth-library': ['/node_modules/google-auth-library/', '/node_modules/gaxios/'],
+};
 
-describe('package boundaries', () => {
-  it('importing the package root loads no AWS SDK, Redis client or Express', () => {
-    const loaded = modulesLoadedBy('src/index.ts');
-    expect(loaded.some((url) => url.includes('/src/index.ts'))).toBe(true);
-    for (const heavy of HEAVY)
-      expect(
-        loaded.filter((url) => url.includes(heavy)),
-        heavy,
-      ).toEqual([]);
+function loadedPeers(entry: string): string[] {
+  const loaded = modulesLoadedBy(entry);
+  expect(loaded.some((url) => url.includes(`/${entry}`))).toBe(true);
+  return Object.entries(PEERS)
+    .filter(([, parts]) => loaded.some((url) => parts.some((part) => url.includes(part))))
+    .map(([name]) => name);
+}
+
+describe('package boundaries: what each entry point loads', () => {
+  it('the root loads no peer at all (no AWS SDK, ioredis, express, MCP SDK or google-auth-library)', () => {
+    expect(loadedPeers('src/index.ts')).toEqual([]);
   });
 
-  it('the probe does see the AWS SDK when the s3 subpath is imported (so the check above can fail)', () => {
-    const loaded = modulesLoadedBy('src/s3/index.ts');
-    expect(loaded.some((url) => url.includes('/node_modules/@aws-sdk/client-s3/'))).toBe(true);
+  it('the session store, the Redis backend and the HTTP core load no peer', () => {
+    expect(loadedPeers('src/session/index.ts')).toEqual([]);
+    expect(loadedPeers('src/redis/index.ts')).toEqual([]);
+    expect(loadedPeers('src/http/index.ts')).toEqual([]);
+  });
+
+  it('the Express adapter loads neither express nor an MCP SDK at import', () => {
+    expect(loadedPeers('src/express/index.ts')).toEqual([]);
+  });
+
+  it('the manager loads google-auth-library, the s3 store the AWS SDK, sdk-v1 the MCP SDK (so the checks above can fail)', () => {
+    expect(loadedPeers('src/manager/index.ts')).toEqual(['google-auth-library']);
+    expect(loadedPeers('src/s3/index.ts')).toEqual(['the AWS SDK']);
+    expect(loadedPeers('src/sdk-v1/index.ts')).toEqual(['an MCP SDK']);
   });
 });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createPkcePair,
-  isPkceVerifier,
-  pkceChallenge,
-  randomToken,
-  secretsEqual,
-  sha256,
-} from '../src/index.js';
+import { createPkcePair, pkceChallenge, randomToken } from '../src/index.js';
+import { isPkceVerifier, secretsEqual, sha256 } from '../src/secrets.js';
 
 describe('secrets helpers', () => {
   it('computes the RFC 7636 appendix B S256 challenge', () => {

@@ -18,15 +18,11 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Request, Response } from 'express';
 import {
+  type BearerTokenVerifier,
   type Clock,
-  CredentialManager,
   type CredentialStore,
   createCredentialStore,
   type Logger,
-  MemorySessionBackend,
-  OAuth21SessionStore,
-  type OAuthEndpoints,
-  type SessionBackend,
 } from 'mcp-oauth-credentials';
 import {
   type AuthHandlersOptions,
@@ -38,6 +34,13 @@ import {
   type ToolRequestExtra,
   toolErrorMessage,
 } from 'mcp-oauth-credentials/express';
+import { CredentialManager, type OAuthEndpoints } from 'mcp-oauth-credentials/manager';
+import { bearerVerifier } from 'mcp-oauth-credentials/sdk-v1';
+import {
+  MemorySessionBackend,
+  OAuth21SessionStore,
+  type SessionBackend,
+} from 'mcp-oauth-credentials/session';
 
 /** Configuration of the example server. `configFromEnv()` reads it from the environment. */
 export interface ExampleServerConfig {
@@ -190,7 +193,7 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
     ...(logger ? { logger } : {}),
     ...config.signIn,
   });
-  let verifier: OAuth21SessionStore | GoogleOAuthProxyProvider = sessionStore;
+  let verifier: BearerTokenVerifier = sessionStore;
   let resourceMetadataUrl: string | undefined;
   if (config.authMode === 'oauth') {
     const provider = new GoogleOAuthProxyProvider({
@@ -230,11 +233,11 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
     } else {
       app.use(provider.router);
     }
-    verifier = provider;
+    verifier = provider.server;
     resourceMetadataUrl = provider.server.protectedResourceMetadataUrl;
   }
   const bearer = requireBearerAuth({
-    verifier,
+    verifier: bearerVerifier(verifier),
     ...(resourceMetadataUrl === undefined ? {} : { resourceMetadataUrl, expectedResource: new URL(mcpUrl) }),
   });
   const guard = createMcpSessionGuard({ sessionStore, ...(logger ? { logger } : {}) });

@@ -2,21 +2,22 @@ import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middlew
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CredentialManager, createCredentialStore, OAuth21SessionStore } from 'mcp-oauth-credentials';
+import { createCredentialStore } from 'mcp-oauth-credentials';
 import { createAuthHandlers, createToolAuth } from 'mcp-oauth-credentials/express';
+import { CredentialManager } from 'mcp-oauth-credentials/manager';
+import { bearerVerifier } from 'mcp-oauth-credentials/sdk-v1';
+import { OAuth21SessionStore } from 'mcp-oauth-credentials/session';
 
-const { GOOGLE_OAUTH_CLIENT_ID = '', GOOGLE_OAUTH_CLIENT_SECRET = '', SERVER_SECRET = '' } = process.env;
-const redirectUri = 'http://127.0.0.1:8000/oauth/callback';
-const oauth = { clientId: GOOGLE_OAUTH_CLIENT_ID, clientSecret: GOOGLE_OAUTH_CLIENT_SECRET, redirectUri };
-const serverSecret = SERVER_SECRET; // 32+ random characters, the same on every replica
+const { GOOGLE_OAUTH_CLIENT_ID: clientId = '', GOOGLE_OAUTH_CLIENT_SECRET: clientSecret = '' } = process.env;
+const { SERVER_SECRET: serverSecret = '' } = process.env; // 32+ random characters, the same on every replica
+const oauth = { clientId, clientSecret, redirectUri: 'http://127.0.0.1:8000/oauth/callback' };
 const sessionStore = new OAuth21SessionStore();
 const manager = new CredentialManager({ store: await createCredentialStore(), sessionStore, oauth });
-const auth = createAuthHandlers({ manager, sessionStore, redirectUri, serverSecret, scopes: ['profile'] });
+const auth = createAuthHandlers({ manager, sessionStore, serverSecret, redirectUri: oauth.redirectUri });
 const toolAuth = createToolAuth({ manager, sessionStore });
 const app = createMcpExpressApp();
-app.get('/auth/start', auth.startAuthorization); // send users here to sign in
-app.get('/oauth/callback', auth.oauthCallback); // shows the bearer token for their MCP client
-app.post('/mcp', requireBearerAuth({ verifier: sessionStore }), async (req, res) => {
+app.get('/auth/start', auth.startAuthorization).get('/oauth/callback', auth.oauthCallback); // sign-in pages
+app.post('/mcp', requireBearerAuth({ verifier: bearerVerifier(sessionStore) }), async (req, res) => {
   const server = new McpServer({ name: 'my-server', version: '1.0.0' });
   server.registerTool('whoami', { description: 'The signed-in Google account' }, async (extra) => {
     const user = await toolAuth.forRequest(extra); // this request's user, fresh token, no token in sight
@@ -24,7 +25,6 @@ app.post('/mcp', requireBearerAuth({ verifier: sessionStore }), async (req, res)
     return { content: [{ type: 'text', text: JSON.stringify(profile) }] };
   });
   const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-  await server.connect(transport);
-  await transport.handleRequest(req, res, req.body);
+  await server.connect(transport).then(() => transport.handleRequest(req, res, req.body));
 });
 app.listen(8000);

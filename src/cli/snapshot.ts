@@ -14,7 +14,8 @@ import { createInterface } from 'node:readline';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ConfigurationError, CorruptCredentialsError, InvalidInputError } from '../errors.js';
-import { parseS3Location, type S3StoreSettings } from '../stores/s3.js';
+import { isMissingPackage, loadS3Store } from '../stores/load-s3.js';
+import { parseS3Location, type S3StoreSettings } from '../stores/s3-settings.js';
 
 /** The header line of a snapshot. */
 export interface SnapshotHeader {
@@ -37,7 +38,7 @@ export interface SnapshotWriter {
 type S3ClientSettings = Omit<S3StoreSettings, 'logger' | 'onOperation'>;
 
 async function s3Client(settings: S3ClientSettings) {
-  const { createS3Client } = await import('../stores/s3.js');
+  const { createS3Client } = await loadS3Store();
   return createS3Client({ ...settings, requestTimeoutMs: settings.requestTimeoutMs ?? 30_000 });
 }
 
@@ -57,20 +58,21 @@ export async function openSnapshotWriter(
   if (/^s3:\/\//i.test(target)) {
     const { bucket, key } = parseObjectLocation(target);
     let Upload: typeof import('@aws-sdk/lib-storage').Upload;
+    const client = await s3Client(settings);
     try {
       ({ Upload } = await import('@aws-sdk/lib-storage'));
     } catch (error) {
+      if (!isMissingPackage(error, '@aws-sdk/lib-storage')) throw error;
       throw new ConfigurationError(
         'exporting to S3 needs the optional peer dependency @aws-sdk/lib-storage',
         {
-          cause: error,
           hint: 'npm install @aws-sdk/lib-storage',
         },
       );
     }
     const body = new PassThrough();
     const upload = new Upload({
-      client: await s3Client(settings),
+      client,
       params: {
         Bucket: bucket,
         Key: key,

@@ -5,11 +5,10 @@
  *
  * @module
  */
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type { Request, RequestHandler } from 'express';
 import { InvalidInputError } from '../errors.js';
 import { problemResponse } from '../http/responses.js';
 import { createSignInHandlers, type SignInHandlersOptions } from '../http/sign-in-handlers.js';
+import type { ExpressHandler, ExpressRequest } from './types.js';
 import { expressHandler } from './web.js';
 
 /** Options of {@link createAuthHandlers}: those of the web-standard `createSignInHandlers`. */
@@ -18,18 +17,18 @@ export type AuthHandlersOptions = SignInHandlersOptions;
 /** The handlers {@link createAuthHandlers} returns. */
 export interface AuthHandlers {
   /** `GET`: redirects to Google. Query: `login_hint?`, `return_to?` (must be allow-listed). Rate-limited per address. */
-  startAuthorization: RequestHandler;
+  startAuthorization: ExpressHandler;
   /** `GET`: Google's redirect back. Issues a bearer token; HTML, or JSON when asked. */
-  oauthCallback: RequestHandler;
+  oauthCallback: ExpressHandler;
   /** `POST`, after `requireBearerAuth`: revokes the caller's own credentials. */
-  revoke: RequestHandler;
+  revoke: ExpressHandler;
   /** `GET`, after `requireBearerAuth`: the caller's scopes and expiry, no tokens. */
-  status: RequestHandler;
+  status: ExpressHandler;
 }
 
 /** The verified user of a request that went through `requireBearerAuth`, or undefined. */
-export function authenticatedUser(req: Request): string | undefined {
-  const userId = (req as Request & { auth?: AuthInfo }).auth?.extra?.userId;
+export function authenticatedUser(req: Pick<ExpressRequest, 'auth'>): string | undefined {
+  const userId = req.auth?.extra?.userId;
   return typeof userId === 'string' ? userId : undefined;
 }
 
@@ -40,8 +39,9 @@ export function authenticatedUser(req: Request): string | undefined {
  * const auth = createAuthHandlers({ manager, sessionStore, redirectUri, scopes, serverSecret });
  * app.get('/auth/start', auth.startAuthorization);
  * app.get('/oauth/callback', auth.oauthCallback);
- * app.post('/auth/revoke', requireBearerAuth({ verifier: sessionStore }), auth.revoke);
- * app.get('/auth/status', requireBearerAuth({ verifier: sessionStore }), auth.status);
+ * const bearer = requireBearerAuth({ verifier: bearerVerifier(sessionStore) }); // bearerVerifier: /sdk-v1
+ * app.post('/auth/revoke', bearer, auth.revoke);
+ * app.get('/auth/status', bearer, auth.status);
  * ```
  */
 export function createAuthHandlers(options: AuthHandlersOptions): AuthHandlers {

@@ -6,17 +6,24 @@
  *
  * @packageDocumentation
  */
-export type { AuthHandlers, AuthHandlersOptions } from './auth-handlers.js';
-export { authenticatedUser, createAuthHandlers } from './auth-handlers.js';
+
 export type {
-  McpSessionGuard,
-  McpSessionGuardOptions,
   ToolAuth,
   ToolAuthOptions,
   ToolRequestExtra,
   ToolUserContext,
-} from './mcp.js';
-export { createMcpSessionGuard, createToolAuth, toolErrorMessage } from './mcp.js';
-export type { GoogleOAuthProxyProviderOptions } from './oauth-proxy-provider.js';
+} from '../http/tool-auth.js';
+export { createToolAuth, toolErrorMessage } from '../http/tool-auth.js';
+export type { AuthHandlers, AuthHandlersOptions } from './auth-handlers.js';
+export { authenticatedUser, createAuthHandlers } from './auth-handlers.js';
+export type { McpSessionGuard, McpSessionGuardOptions } from './mcp.js';
+export { createMcpSessionGuard } from './mcp.js';
+export type {
+  GoogleOAuthProxyProviderOptions,
+  SdkV1AuthorizationParams,
+  SdkV1Client,
+  SdkV1ClientsStore,
+} from './oauth-proxy-provider.js';
 export { GoogleOAuthProxyProvider } from './oauth-proxy-provider.js';
+export type { ExpressHandler, ExpressNext, ExpressRequest, ExpressResponse } from './types.js';
 export { contextOf, expressHandler, sendWebResponse, toWebRequest } from './web.js';

@@ -7,29 +7,64 @@
  *
  * @module
  */
-import type { OAuthRegisteredClientsStore } from '@modelcontextprotocol/sdk/server/auth/clients.js';
-import {
-  CustomOAuthError,
-  InvalidGrantError,
-  InvalidTokenError,
-  type OAuthError,
-} from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import type {
-  AuthorizationParams,
-  OAuthServerProvider,
-} from '@modelcontextprotocol/sdk/server/auth/provider.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
-import type {
-  OAuthClientInformationFull,
-  OAuthTokenRevocationRequest,
-  OAuthTokens,
-} from '@modelcontextprotocol/sdk/shared/auth.js';
-import type { RequestHandler, Response } from 'express';
+import type { AuthInfo } from '../auth-info.js';
+import { isCredentialError } from '../errors.js';
 import { McpAuthorizationServer } from '../mcp-auth/authorization-server.js';
 import type { ClientRecord } from '../mcp-auth/clients.js';
 import { OAuthFailure } from '../mcp-auth/oauth-error.js';
 import { comparableResource, type McpAuthorizationServerOptions } from '../mcp-auth/options.js';
+import type { TokenResponse } from '../mcp-auth/token-families.js';
+import type { ExpressHandler, ExpressResponse } from './types.js';
 import { expressHandler, sendWebResponse } from './web.js';
+
+/**
+ * A client as the MCP SDK v1 router sees it (`OAuthClientInformationFull`), declared structurally
+ * so these declarations need no MCP SDK.
+ */
+export type SdkV1Client = Omit<ClientRecord, 'firstSeenAt' | 'lastTokenAt'>;
+
+/** The SDK v1 `AuthorizationParams` (structurally). */
+export interface SdkV1AuthorizationParams {
+  state?: string;
+  scopes?: string[];
+  codeChallenge: string;
+  redirectUri: string;
+  resource?: URL;
+}
+
+/** The SDK v1 `OAuthRegisteredClientsStore` (structurally). */
+export interface SdkV1ClientsStore {
+  getClient(clientId: string): Promise<SdkV1Client | undefined>;
+  registerClient(client: Record<string, unknown>): Promise<SdkV1Client>;
+}
+
+type SdkV1Errors = typeof import('@modelcontextprotocol/sdk/server/auth/errors.js');
+let sdkV1Errors: Promise<SdkV1Errors> | undefined;
+
+/** The SDK v1 error for one of ours (the SDK's router answers `OAuthError`s itself). */
+async function toSdkError(failure: OAuthFailure): Promise<Error> {
+  sdkV1Errors ??= import('@modelcontextprotocol/sdk/server/auth/errors.js');
+  const errors = await sdkV1Errors;
+  if (failure.error === 'invalid_token') return new errors.InvalidTokenError(failure.message);
+  if (failure.error === 'invalid_grant') return new errors.InvalidGrantError(failure.message);
+  return new errors.CustomOAuthError(failure.error, failure.message);
+}
+
+async function sdkErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof OAuthFailure) throw await toSdkError(error);
+    if (isCredentialError(error, 'INVALID_TOKEN'))
+      throw await toSdkError(new OAuthFailure('invalid_token', error.message));
+    throw error;
+  }
+}
+
+function asSdkClient(record: ClientRecord): SdkV1Client {
+  const { firstSeenAt: _seen, lastTokenAt: _used, ...client } = record;
+  return client;
+}
 
 /** Options of {@link GoogleOAuthProxyProvider}: the server's, with the Google callback as a full URL. */
 export interface GoogleOAuthProxyProviderOptions
@@ -38,26 +73,6 @@ export interface GoogleOAuthProxyProviderOptions
   googleCallbackUrl: string;
   /** The issuer. Default: the origin of `googleCallbackUrl`. */
   issuerUrl?: string | URL;
-}
-
-/** An SDK v1 error for one of ours (the SDK answers `OAuthError`s itself). */
-function toSdkError(failure: OAuthFailure): OAuthError {
-  if (failure.error === 'invalid_token') return new InvalidTokenError(failure.message);
-  if (failure.error === 'invalid_grant') return new InvalidGrantError(failure.message);
-  return new CustomOAuthError(failure.error, failure.message);
-}
-
-async function sdkErrors<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw error instanceof OAuthFailure ? toSdkError(error) : error;
-  }
-}
-
-function asSdkClient(record: ClientRecord): OAuthClientInformationFull {
-  const { firstSeenAt: _seen, lastTokenAt: _used, ...client } = record;
-  return client as OAuthClientInformationFull;
 }
 
 /**
@@ -69,14 +84,14 @@ function asSdkClient(record: ClientRecord): OAuthClientInformationFull {
  * app.post('/mcp', requireBearerAuth({ verifier: provider, resourceMetadataUrl: provider.server.protectedResourceMetadataUrl }), mcpHandler);
  * ```
  */
-export class GoogleOAuthProxyProvider implements OAuthServerProvider {
+export class GoogleOAuthProxyProvider {
   /** The framework-neutral authorization server behind this provider. */
   readonly server: McpAuthorizationServer;
   /** Express middleware answering every endpoint of the server (and passing other requests on). */
-  readonly router: RequestHandler;
+  readonly router: ExpressHandler;
   /** Express handler of the Google callback alone (for `mcpAuthRouter` wiring; `router` includes it). */
-  readonly googleCallbackHandler: RequestHandler;
-  readonly #clientsStore: OAuthRegisteredClientsStore;
+  readonly googleCallbackHandler: ExpressHandler;
+  readonly #clientsStore: SdkV1ClientsStore;
 
   constructor(options: GoogleOAuthProxyProviderOptions) {
     const callback = new URL(options.googleCallbackUrl);
@@ -101,31 +116,27 @@ export class GoogleOAuthProxyProvider implements OAuthServerProvider {
       },
       // The SDK's registration handler: our own validation and limits apply; clients are public.
       async registerClient(client) {
-        const {
-          client_id: _id,
-          client_secret: _secret,
-          client_id_issued_at: _at,
-          ...metadata
-        } = client as OAuthClientInformationFull;
+        const { client_id: _id, client_secret: _secret, client_id_issued_at: _at, ...metadata } = client;
         return asSdkClient(await sdkErrors(() => server.clients.register(metadata)));
       },
     };
   }
 
   /** Registrations, for the SDK's router. */
-  get clientsStore(): OAuthRegisteredClientsStore {
+  get clientsStore(): SdkV1ClientsStore {
     return this.#clientsStore;
   }
 
   /** For `mcpAuthRouter`: the SDK validated the client and redirect URI; we do the rest (pages on error). */
   async authorize(
-    client: OAuthClientInformationFull,
-    params: AuthorizationParams,
-    res: Response,
+    client: SdkV1Client,
+    params: SdkV1AuthorizationParams,
+    res: ExpressResponse,
   ): Promise<void> {
     const record = await this.server.clients.get(client.client_id);
     if (!record) {
-      res.status(400).type('text').send('unknown client');
+      res.status(400);
+      res.end('unknown client');
       return;
     }
     const response = await this.server.startTransaction(record, {
@@ -140,20 +151,17 @@ export class GoogleOAuthProxyProvider implements OAuthServerProvider {
     await sendWebResponse(res, response);
   }
 
-  async challengeForAuthorizationCode(
-    client: OAuthClientInformationFull,
-    authorizationCode: string,
-  ): Promise<string> {
+  async challengeForAuthorizationCode(client: SdkV1Client, authorizationCode: string): Promise<string> {
     return sdkErrors(() => this.server.families.challengeFor(client.client_id, String(authorizationCode)));
   }
 
   async exchangeAuthorizationCode(
-    client: OAuthClientInformationFull,
+    client: SdkV1Client,
     authorizationCode: string,
     _codeVerifier?: string,
     redirectUri?: string,
     resource?: URL,
-  ): Promise<OAuthTokens> {
+  ): Promise<TokenResponse> {
     return sdkErrors(async () => {
       // The SDK checked PKCE (challengeForAuthorizationCode) before calling this.
       const { tokens } = await this.server.families.exchangeCode(String(authorizationCode), (record) => {
@@ -173,11 +181,11 @@ export class GoogleOAuthProxyProvider implements OAuthServerProvider {
   }
 
   async exchangeRefreshToken(
-    client: OAuthClientInformationFull,
+    client: SdkV1Client,
     refreshToken: string,
     scopes?: string[],
     resource?: URL,
-  ): Promise<OAuthTokens> {
+  ): Promise<TokenResponse> {
     return sdkErrors(async () => {
       const { tokens } = await this.server.families.refresh(client.client_id, String(refreshToken), {
         ...(scopes === undefined ? {} : { scopes }),
@@ -194,19 +202,14 @@ export class GoogleOAuthProxyProvider implements OAuthServerProvider {
    * resource and the Google user in `extra.userId`; the SDK's `InvalidTokenError` otherwise.
    */
   async verifyAccessToken(token: string): Promise<AuthInfo> {
-    const verified = await sdkErrors(() => this.server.verifyAccessToken(token));
-    return {
-      token,
-      clientId: verified.clientId,
-      scopes: [...verified.scopes],
-      expiresAt: Math.floor(verified.expiresAt / 1000),
-      resource: new URL(verified.resource),
-      extra: { userId: verified.userId },
-    };
+    return sdkErrors(() => this.server.verifyBearerToken(token));
   }
 
   /** RFC 7009 through the SDK's router (the package's own /revoke is in `router`). */
-  async revokeToken(client: OAuthClientInformationFull, request: OAuthTokenRevocationRequest): Promise<void> {
+  async revokeToken(
+    client: SdkV1Client,
+    request: { token: string; token_type_hint?: string },
+  ): Promise<void> {
     await sdkErrors(() => this.server.revokeToken(client.client_id, String(request.token)));
   }
 }

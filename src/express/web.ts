@@ -4,25 +4,20 @@
  *
  * @module
  */
-import type {
-  Request as ExpressRequest,
-  Response as ExpressResponse,
-  NextFunction,
-  RequestHandler,
-} from 'express';
 import type { RequestContext } from '../http/sign-in-handlers.js';
+import type { ExpressHandler, ExpressNext, ExpressRequest, ExpressResponse } from './types.js';
 
 /** Largest body the adapter forwards from a request Express has not parsed, bytes. */
 export const MAX_FORWARDED_BODY_BYTES = 1024 * 1024;
 
 async function rawBody(req: ExpressRequest): Promise<Buffer | undefined> {
-  const parsed = req.body as unknown;
+  const parsed = req.body;
   if (req.readableEnded || (req as ExpressRequest & { _body?: boolean })._body === true) {
     // A body parser consumed the stream: encode what it parsed back the way the client sent it.
     if (parsed === undefined || parsed === null) return undefined;
     if (Buffer.isBuffer(parsed)) return parsed;
     if (typeof parsed === 'string') return Buffer.from(parsed, 'utf8');
-    const type = req.headers['content-type'] ?? '';
+    const type = String(req.headers['content-type'] ?? '');
     if (type.includes('application/x-www-form-urlencoded')) {
       return Buffer.from(new URLSearchParams(parsed as Record<string, string>).toString(), 'utf8');
     }
@@ -75,8 +70,8 @@ export async function sendWebResponse(res: ExpressResponse, response: Response):
 /** An Express handler around a web-standard one; errors go to `next`. */
 export function expressHandler(
   handler: (request: Request, context: RequestContext, req: ExpressRequest) => Promise<Response | undefined>,
-): RequestHandler {
-  return (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
+): ExpressHandler {
+  return (req: ExpressRequest, res: ExpressResponse, next: ExpressNext) => {
     toWebRequest(req)
       .then((request) => handler(request, contextOf(req), req))
       .then((response) => (response === undefined ? next() : sendWebResponse(res, response)))

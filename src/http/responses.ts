@@ -116,6 +116,7 @@ export function wantsJson(request: Request): boolean {
 export const HTTP_STATUS_BY_CODE: Readonly<Record<CredentialErrorCode, number>> = Object.freeze({
   INVALID_INPUT: 400,
   REAUTH_REQUIRED: 401,
+  INVALID_TOKEN: 401,
   ACCESS_DENIED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
@@ -128,6 +129,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<CredentialErrorCode, number>> 
 /** Codes whose message may reach an HTTP client (they describe the client's own request). */
 const CLIENT_VISIBLE_CODES: ReadonlySet<CredentialErrorCode> = new Set([
   'INVALID_INPUT',
+  'INVALID_TOKEN',
   'REAUTH_REQUIRED',
   'ACCESS_DENIED',
   'NOT_FOUND',

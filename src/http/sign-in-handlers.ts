@@ -41,8 +41,8 @@ export interface SignInHandlersOptions {
   sessionStore: OAuth21SessionStore;
   /** The callback URL registered with Google (where `callback` is mounted). */
   redirectUri: string;
-  /** Scopes to request. `openid` and `email` are always added (the user is identified by email). */
-  scopes: readonly string[];
+  /** Scopes to request. `openid` and `email` are always added (the user is identified by email). Default: none more. */
+  scopes?: readonly string[];
   /**
    * Seals the pending flow into the browser's cookie: a random string of at least 32 characters, the
    * same on every replica (several: the first seals, all open), or the encrypted store's keyring.
@@ -120,7 +120,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     sessionStore: options.sessionStore,
     sealer,
     callbackUrl: options.redirectUri,
-    scopes: options.scopes,
+    scopes: options.scopes ?? [],
     flowTtlMs: options.flowTtlMs ?? DEFAULT_FLOW_TTL_MS,
     cookies: { secure },
     cookieBase: options.cookieName ?? 'mcpoc_signin',

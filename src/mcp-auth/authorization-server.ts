@@ -14,7 +14,8 @@
  * @module
  */
 
-import { InvalidInputError } from '../errors.js';
+import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
+import { InvalidInputError, InvalidTokenError } from '../errors.js';
 import { type CookiePolicy, clearCookie, cookieName, readCookie, setCookie } from '../http/cookies.js';
 import { GoogleSignIn } from '../http/google-sign-in.js';
 import { RateLimiter } from '../http/rate-limit.js';
@@ -69,7 +70,7 @@ export interface McpAuthorizationServerPaths {
 }
 
 /** See the module documentation. */
-export class McpAuthorizationServer {
+export class McpAuthorizationServer implements BearerTokenVerifier {
   readonly #o: ResolvedOptions;
   readonly #sealer: Sealer;
   readonly #cookies: CookiePolicy;
@@ -197,9 +198,27 @@ export class McpAuthorizationServer {
     return this.#endpoints.revokeFor(clientId, token);
   }
 
-  /** Verifies an access token this server issued. Throws {@link OAuthFailure} `invalid_token`. */
-  verifyAccessToken(token: string): Promise<VerifiedAccess> {
-    return this.#families.verify(token);
+  /**
+   * Verifies an access token this server issued: `AuthInfo` with the MCP client id, scopes, expiry
+   * (seconds), the resource, and the Google user in `extra.userId`; rejects with
+   * `InvalidTokenError` for unknown, expired or revoked tokens and once the user signed out.
+   */
+  async verifyBearerToken(token: string): Promise<AuthInfo> {
+    let verified: VerifiedAccess;
+    try {
+      verified = await this.#families.verify(token);
+    } catch (error) {
+      if (error instanceof OAuthFailure) throw new InvalidTokenError(error.message);
+      throw error;
+    }
+    return Object.freeze({
+      token,
+      clientId: verified.clientId,
+      scopes: [...verified.scopes],
+      expiresAt: Math.floor(verified.expiresAt / 1000),
+      resource: new URL(verified.resource),
+      extra: Object.freeze({ userId: verified.userId }),
+    });
   }
 
   // -------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 /**
  * `mcp-oauth-credentials/redis`: the Redis session backend, for servers running as several replicas.
- * Needs `ioredis` (an optional peer dependency); the package root never loads it.
+ * Takes a connected `ioredis` client (an optional peer dependency); nothing here loads `ioredis`
+ * itself, and the declarations need no `ioredis` types.
  *
  * @packageDocumentation
  */
-export type { RedisSessionBackendOptions } from '../session/redis-backend.js';
+export type { RedisClient, RedisSessionBackendOptions } from '../session/redis-backend.js';
 export { RedisSessionBackend } from '../session/redis-backend.js';

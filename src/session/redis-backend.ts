@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { Redis } from 'ioredis';
 import { InvalidInputError, StorageUnavailableError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import {
@@ -15,6 +14,27 @@ import {
   type SessionBackend,
 } from './backend.js';
 
+/**
+ * The ioredis client methods the backend uses, declared structurally so these declarations need no
+ * `ioredis` types; an ioredis `Redis` (or `Cluster` with hash tags in `keyPrefix`) fits.
+ */
+export interface RedisClient {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, mode: 'PX', ttlMs: number): Promise<'OK' | null>;
+  set(key: string, value: string, mode: 'PX', ttlMs: number, condition: 'NX'): Promise<'OK' | null>;
+  getdel(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<number>;
+  eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  srem(key: string, ...members: string[]): Promise<number>;
+  scan(
+    cursor: string,
+    match: 'MATCH',
+    pattern: string,
+    count: 'COUNT',
+    countValue: number,
+  ): Promise<[cursor: string, elements: string[]]>;
+}
+
 /** Options of {@link RedisSessionBackend}. */
 export interface RedisSessionBackendOptions {
   /**
@@ -22,7 +42,7 @@ export interface RedisSessionBackendOptions {
    * on it; use `keyPrefix` here. For fail-fast behaviour when Redis is down, create it with
    * `enableOfflineQueue: false` and a `commandTimeout`.
    */
-  client: Redis;
+  client: RedisClient;
   /** Prefix of every key, so several apps can share one Redis. Default `mcp-oauth:`. */
   keyPrefix?: string;
   /** Default: silent. */
@@ -56,7 +76,7 @@ return {value, 0, redis.call('GET', KEYS[2]) or ARGV[1]}`;
  * session store relies on is atomic across replicas.
  */
 export class RedisSessionBackend implements SessionBackend {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #prefix: string;
   readonly #logger: Logger;
 

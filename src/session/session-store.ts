@@ -1,19 +1,18 @@
 /**
  * {@link OAuth21SessionStore}: answers "which user is this request, and may it touch these
  * credentials?". It binds MCP sessions to users (first binding wins), issues and verifies opaque
- * bearer tokens (only their SHA-256 is stored), keeps single-use OAuth `state`, and implements the
- * MCP SDK's `OAuthTokenVerifier`, so `requireBearerAuth({ verifier: sessionStore })` works as is.
+ * bearer tokens (only their SHA-256 is stored; `verifyBearerToken`, wrapped for an MCP SDK by
+ * `bearerVerifier` from `mcp-oauth-credentials/sdk-v1` or `/sdk-v2`) and keeps single-use OAuth
+ * `state`.
  *
  * It never holds Google tokens: those live only in the credential store.
  *
  * @module
  */
 
-import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
-import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
-import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
 import { type Clock, systemClock } from '../clock.js';
-import { AccessDeniedError, InvalidInputError, NotFoundError } from '../errors.js';
+import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../errors.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
@@ -23,8 +22,8 @@ import { MemorySessionBackend } from './memory-backend.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Storage namespaces of the session store (shared by every backend). */
-export const SESSION_NAMESPACES = {
+// Storage namespaces of the session store (shared by every backend).
+const SESSION_NAMESPACES = {
   session: 'session',
   binding: 'binding',
   token: 'token',
@@ -233,7 +232,7 @@ const PRINTABLE_ID = /^[\x21-\x7e]+$/;
  *
  * In every case the user must have a live session. Nothing falls through to "allow".
  */
-export class OAuth21SessionStore implements OAuthTokenVerifier {
+export class OAuth21SessionStore implements BearerTokenVerifier {
   readonly #backend: SessionBackend;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -487,12 +486,12 @@ export class OAuth21SessionStore implements OAuthTokenVerifier {
   }
 
   /**
-   * The MCP SDK's `OAuthTokenVerifier`: resolves `AuthInfo` (`expiresAt` in seconds, the user id in
-   * `extra.userId`) or throws the SDK's `InvalidTokenError` for an unknown, expired or revoked token,
-   * or one whose user signed out. The `AuthInfo` is frozen (and shared by the requests that present
-   * the same token while it is remembered): read it, do not change it.
+   * Verifies a bearer token: resolves `AuthInfo` (`expiresAt` in seconds, the user id in
+   * `extra.userId`) or rejects with {@link InvalidTokenError} for an unknown, expired or revoked
+   * token, or one whose user signed out. The `AuthInfo` is frozen (and shared by the requests that
+   * present the same token while it is remembered): read it, do not change it.
    */
-  async verifyAccessToken(token: string): Promise<AuthInfo> {
+  async verifyBearerToken(token: string): Promise<AuthInfo> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidTokenError('Invalid access token');
     }

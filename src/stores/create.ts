@@ -9,8 +9,9 @@ import { ConfigurationError, InvalidInputError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { EncryptedCredentialStore } from './encrypted.js';
 import { defaultCredentialsDirectory, FileCredentialStore, type FileCredentialStoreOptions } from './file.js';
+import { loadS3Store } from './load-s3.js';
 import { MemoryCredentialStore } from './memory.js';
-import type { S3StoreSettings } from './s3.js';
+import type { S3StoreSettings } from './s3-settings.js';
 import type { CredentialStore, StoreOperationListener } from './types.js';
 
 const ENCRYPTED_PREFIX = 'encrypted+';
@@ -99,7 +100,7 @@ export async function createCredentialStore(
     return new FileCredentialStore({ ...options.file, ...common, directory });
   }
   if (scheme === 's3') {
-    const { S3CredentialStore } = await loadS3Module();
+    const { S3CredentialStore } = await loadS3Store();
     return new S3CredentialStore({
       ...(options.s3 as ConstructorParameters<typeof S3CredentialStore>[0]),
       ...common,
@@ -109,16 +110,4 @@ export async function createCredentialStore(
   throw new InvalidInputError(
     `unsupported credential store scheme "${scheme}:" (use memory:, a directory path, file:///dir or s3://bucket/prefix)`,
   );
-}
-
-async function loadS3Module(): Promise<typeof import('mcp-oauth-credentials/s3')> {
-  try {
-    // The package's own subpath, so the root bundle never contains (or loads) the AWS SDK.
-    return await import('mcp-oauth-credentials/s3');
-  } catch (error) {
-    throw new ConfigurationError('s3:// stores need the optional peer dependency @aws-sdk/client-s3', {
-      cause: error,
-      hint: 'npm install @aws-sdk/client-s3',
-    });
-  }
 }

@@ -10,7 +10,8 @@ import {
   startGoogleLikeProvider,
 } from '../../examples/support/google-like-provider.js';
 import { testS3Client } from '../../examples/support/s3-endpoint.js';
-import { CredentialManager, type CredentialStore, FileCredentialStore } from '../../src/index.js';
+import { type CredentialStore, FileCredentialStore } from '../../src/index.js';
+import { CredentialManager } from '../../src/manager/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { FakeClock } from '../support/clock.js';
 import { REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';

@@ -7,19 +7,21 @@ import {
 import {
   AccessDeniedError,
   ConfigurationError,
-  CredentialManager,
-  type CredentialManagerEvents,
-  type CredentialManagerOptions,
   type CredentialStore,
   InvalidInputError,
   MemoryCredentialStore,
   NotFoundError,
-  OAuth21SessionStore,
   ProviderError,
   ReauthRequiredError,
   StorageUnavailableError,
   type StoredCredentials,
 } from '../../src/index.js';
+import {
+  CredentialManager,
+  type CredentialManagerEvents,
+  type CredentialManagerOptions,
+} from '../../src/manager/index.js';
+import { OAuth21SessionStore } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
 import { authorizationCode, REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';
 
@@ -146,7 +148,7 @@ describe('CredentialManager.completeAuthorization', () => {
     expect(stored.refreshToken).toBeUndefined();
     expect(stored.subject).toBe('4242424242');
     expect(provider.isRefreshTokenLive(old.refreshToken!)).toBe(false);
-    await expect(sessionStore.verifyAccessToken(token)).rejects.toThrow(/revoked/);
+    await expect(sessionStore.verifyBearerToken(token)).rejects.toThrow(/revoked/);
     expect(await sessionStore.getSession(user)).toBeUndefined();
   });
 
@@ -504,7 +506,7 @@ describe('CredentialManager.revoke', () => {
     });
     expect(provider.isRefreshTokenLive(refreshToken)).toBe(false);
     expect(await store.get('bye@example.com')).toBeUndefined();
-    await expect(sessionStore.verifyAccessToken(token)).rejects.toThrow();
+    await expect(sessionStore.verifyBearerToken(token)).rejects.toThrow();
     await expect(manager.getValidCredentials('bye@example.com')).rejects.toBeInstanceOf(NotFoundError);
     expect(await manager.revoke('bye@example.com')).toEqual({
       userId: 'bye@example.com',

@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { MemorySessionBackend, OAuth21SessionStore, type SessionBackend } from '../../src/index.js';
 import { RedisSessionBackend } from '../../src/redis/index.js';
+import { MemorySessionBackend, OAuth21SessionStore, type SessionBackend } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
 
 const redisUrl = inject('redisUrl');

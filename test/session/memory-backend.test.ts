@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemorySessionBackend, OAuth21SessionStore } from '../../src/index.js';
+import { MemorySessionBackend, OAuth21SessionStore } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
 
 describe('MemorySessionBackend', () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { AccessDeniedError, OAuth21SessionStore, StorageUnavailableError } from '../../src/index.js';
+import { AccessDeniedError, InvalidTokenError, StorageUnavailableError } from '../../src/index.js';
 import { RedisSessionBackend } from '../../src/redis/index.js';
+import { OAuth21SessionStore } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
 
 const redisUrl = inject('redisUrl');
@@ -33,12 +33,12 @@ describe.skipIf(!redisUrl)(
       const { a, b } = await replicas();
       await a.storeSession('alice@example.com', { scopes: ['openid'], mcpSessionId: 'mcp-1' });
       const { token } = await a.issueBearerToken('alice@example.com');
-      expect((await b.verifyAccessToken(token)).extra).toEqual({ userId: 'alice@example.com' });
+      expect((await b.verifyBearerToken(token)).extra).toEqual({ userId: 'alice@example.com' });
       expect(await b.getUserByMcpSession('mcp-1')).toBe('alice@example.com');
       await b.storeSession('bob@example.com');
       await expect(b.bindMcpSession('mcp-1', 'bob@example.com')).rejects.toBeInstanceOf(AccessDeniedError);
       await b.removeSession('alice@example.com');
-      await expect(a.verifyAccessToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
+      await expect(a.verifyBearerToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
       expect(await a.getUserByMcpSession('mcp-1')).toBeUndefined();
     });
 
@@ -47,15 +47,15 @@ describe.skipIf(!redisUrl)(
       await a.storeSession('alice@example.com');
       const first = await a.issueBearerToken('alice@example.com');
       const second = await a.issueBearerToken('alice@example.com');
-      await b.verifyAccessToken(first.token); // B remembers this verification
+      await b.verifyBearerToken(first.token); // B remembers this verification
       await a.revokeBearerToken(first.token);
-      await expect(a.verifyAccessToken(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
-      await expect(b.verifyAccessToken(first.token)).resolves.toBeDefined(); // within the 5 s cache lifetime
+      await expect(a.verifyBearerToken(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
+      await expect(b.verifyBearerToken(first.token)).resolves.toBeDefined(); // within the 5 s cache lifetime
       clock.advance(5_000);
-      await expect(b.verifyAccessToken(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
-      await b.verifyAccessToken(second.token);
+      await expect(b.verifyBearerToken(first.token)).rejects.toBeInstanceOf(InvalidTokenError);
+      await b.verifyBearerToken(second.token);
       await a.removeSession('alice@example.com');
-      await expect(b.verifyAccessToken(second.token)).rejects.toBeInstanceOf(InvalidTokenError);
+      await expect(b.verifyBearerToken(second.token)).rejects.toBeInstanceOf(InvalidTokenError);
     });
 
     it('consume a state stored on A exactly once across 10 consumers on A and 10 on B', async () => {
@@ -131,7 +131,7 @@ describe('RedisSessionBackend when Redis is down', () => {
     });
     client.on('error', () => {});
     const store = new OAuth21SessionStore({ backend: new RedisSessionBackend({ client }) });
-    await expect(store.verifyAccessToken('mcpoc_anything')).rejects.toBeInstanceOf(StorageUnavailableError);
+    await expect(store.verifyBearerToken('mcpoc_anything')).rejects.toBeInstanceOf(StorageUnavailableError);
     await expect(store.storeSession('alice@example.com')).rejects.toBeInstanceOf(StorageUnavailableError);
     await expect(
       store.getCredentialsWithValidation({ requestedUser: 'alice@example.com', mcpSessionId: 'mcp-1' }),

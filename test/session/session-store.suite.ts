@@ -3,17 +3,14 @@
  */
 
 import { inspect } from 'node:util';
-import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../../src/index.js';
 import {
-  AccessDeniedError,
-  InvalidInputError,
-  NotFoundError,
   OAuth21SessionStore,
   type OAuth21SessionStoreOptions,
   type SessionBackend,
-} from '../../src/index.js';
+} from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
 
 export interface BackendFactory {
@@ -91,7 +88,7 @@ export function describeSessionStore(
           expect(await store.getSession('alice@example.com')).toBeUndefined();
           expect(await store.getUserByMcpSession('mcp-a1')).toBeUndefined();
           expect(await store.getUserByMcpSession('mcp-a2')).toBeUndefined();
-          await expect(store.verifyAccessToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
+          await expect(store.verifyBearerToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
           expect(await store.stats()).toEqual({
             sessions: 0,
             mcpBindings: 0,
@@ -108,7 +105,7 @@ export function describeSessionStore(
           await backend.takeMembers('user-tokens', 'alice@example.com');
           await store.removeSession('alice@example.com');
           await store.storeSession('alice@example.com');
-          await expect(store.verifyAccessToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
+          await expect(store.verifyBearerToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
         });
       });
 
@@ -169,7 +166,7 @@ export function describeSessionStore(
           });
           expect(issued.token).toMatch(/^mcpoc_[A-Za-z0-9_-]{43}$/);
           expect(issued.expiresAt).toBe(clock.now() + 3_600_000);
-          const info = await store.verifyAccessToken(issued.token);
+          const info = await store.verifyBearerToken(issued.token);
           expect(info).toEqual({
             token: issued.token,
             clientId: 'my-client',
@@ -180,21 +177,21 @@ export function describeSessionStore(
           });
         });
 
-        it('refuses unknown, malformed, expired and revoked tokens with the SDK InvalidTokenError', async () => {
+        it('refuses unknown, malformed, expired and revoked tokens with InvalidTokenError', async () => {
           const { store, clock } = await setup();
           await store.storeSession('alice@example.com');
           for (const bad of ['', 'mcpoc_unknown', 'x'.repeat(10_000), undefined as unknown as string]) {
-            await expect(store.verifyAccessToken(bad)).rejects.toBeInstanceOf(InvalidTokenError);
+            await expect(store.verifyBearerToken(bad)).rejects.toBeInstanceOf(InvalidTokenError);
           }
           const expiring = await store.issueBearerToken('alice@example.com', { ttlMs: 1_000 });
           clock.advance(999);
-          await store.verifyAccessToken(expiring.token);
+          await store.verifyBearerToken(expiring.token);
           clock.advance(1);
-          await expect(store.verifyAccessToken(expiring.token)).rejects.toBeInstanceOf(InvalidTokenError);
+          await expect(store.verifyBearerToken(expiring.token)).rejects.toBeInstanceOf(InvalidTokenError);
           const revoked = await store.issueBearerToken('alice@example.com');
           expect(await store.revokeBearerToken(revoked.token)).toBe(true);
           expect(await store.revokeBearerToken(revoked.token)).toBe(false);
-          await expect(store.verifyAccessToken(revoked.token)).rejects.toBeInstanceOf(InvalidTokenError);
+          await expect(store.verifyBearerToken(revoked.token)).rejects.toBeInstanceOf(InvalidTokenError);
         });
 
         it('needs a session to issue a token', async () => {
@@ -380,7 +377,7 @@ export function describeSessionStore(
         const attempts = [
           () => store.consumeOAuthState(state, 'browser-2'),
           () => store.consumeOAuthState(state, 'browser-1'),
-          () => store.verifyAccessToken(`${token}x`),
+          () => store.verifyBearerToken(`${token}x`),
           () => store.bindMcpSession('mcp-1', 'bob@example.com'),
           () =>
             store.getCredentialsWithValidation({
@@ -390,7 +387,7 @@ export function describeSessionStore(
         ];
         for (const attempt of attempts) errors.push(await attempt().catch((e: unknown) => e));
         await store.revokeBearerToken(token);
-        await expect(store.verifyAccessToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
+        await expect(store.verifyBearerToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
         const texts = [
           ...log.lines,
           inspect(store, { depth: 10, showHidden: true }),
@@ -425,7 +422,7 @@ export function describeSessionStore(
         const store = new OAuth21SessionStore({ backend: spy, clock });
         await store.storeSession('alice@example.com');
         const { token } = await store.issueBearerToken('alice@example.com');
-        await store.verifyAccessToken(token);
+        await store.verifyBearerToken(token);
         const state = STATE();
         await store.storeOAuthState(state, { codeVerifier: VERIFIER, sessionId: 'browser-secret-1' });
         await store.consumeOAuthState(state, 'browser-secret-1');
@@ -466,7 +463,7 @@ export function describeSessionStore(
             const firstOwner = new Map<string, string>(); // session id -> the user whose bind succeeded while live
             const check = async () => {
               for (const { token, owner } of tokens) {
-                const info = await store.verifyAccessToken(token).catch(() => undefined);
+                const info = await store.verifyBearerToken(token).catch(() => undefined);
                 if (info) expect(info.extra?.userId).toBe(owner);
               }
               for (const session of sessions) {
@@ -517,7 +514,7 @@ export function describeSessionStore(
                   const requested = users[step.requested]!;
                   const presented = step.token === null ? undefined : tokens[step.token];
                   const tokenUser = presented
-                    ? ((await store.verifyAccessToken(presented.token).catch(() => undefined))?.extra
+                    ? ((await store.verifyBearerToken(presented.token).catch(() => undefined))?.extra
                         ?.userId as string | undefined)
                     : undefined;
                   const mcpSessionId = step.session === null ? undefined : sessions[step.session];

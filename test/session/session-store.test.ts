@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { MemorySessionBackend } from '../../src/index.js';
 import { RedisSessionBackend } from '../../src/redis/index.js';
+import { MemorySessionBackend } from '../../src/session/index.js';
 import { describeSessionStore } from './session-store.suite.js';
 
 describeSessionStore('memory', () => ({

@@ -12,7 +12,8 @@ import {
   type GoogleLikeProvider,
   startGoogleLikeProvider,
 } from '../../examples/support/google-like-provider.js';
-import { createPkcePair, type Logger, MemoryCredentialStore, type SessionBackend } from '../../src/index.js';
+import { createPkcePair, type Logger, MemoryCredentialStore } from '../../src/index.js';
+import type { SessionBackend } from '../../src/session/index.js';
 import { type BrowserPage, TestBrowser } from '../../src/testing/browser.js';
 
 export const CLIENT_REDIRECT = 'http://127.0.0.1:43210/callback';

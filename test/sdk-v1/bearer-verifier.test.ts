@@ -2,9 +2,10 @@ import type { Server } from 'node:http';
 import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OAuth21SessionStore } from '../../src/index.js';
+import { bearerVerifier } from '../../src/sdk-v1/index.js';
+import { OAuth21SessionStore } from '../../src/session/index.js';
 
-describe('OAuth21SessionStore as the MCP SDK verifier: requireBearerAuth({ verifier: sessionStore })', () => {
+describe('bearerVerifier(sessionStore) with the MCP SDK v1 requireBearerAuth', () => {
   const sessionStore = new OAuth21SessionStore();
   let server: Server;
   let base: string;
@@ -13,7 +14,7 @@ describe('OAuth21SessionStore as the MCP SDK verifier: requireBearerAuth({ verif
     const app = express();
     app.get(
       '/protected',
-      requireBearerAuth({ verifier: sessionStore, requiredScopes: ['openid'] }),
+      requireBearerAuth({ verifier: bearerVerifier(sessionStore), requiredScopes: ['openid'] }),
       (req, res) => {
         res.json({ userId: req.auth?.extra?.userId, scopes: req.auth?.scopes });
       },
@@ -45,6 +46,12 @@ describe('OAuth21SessionStore as the MCP SDK verifier: requireBearerAuth({ verif
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
     }
+  });
+
+  it('cannot be skipped by mistake: the store itself is not an SDK verifier (a type error, not a 500)', () => {
+    // @ts-expect-error verifyBearerToken is not the SDK's verifyAccessToken: wrap it with bearerVerifier.
+    const unwrapped: Parameters<typeof requireBearerAuth>[0]['verifier'] = sessionStore;
+    expect(unwrapped).toBe(sessionStore);
   });
 
   it('answers 403 when the token lacks a required scope', async () => {

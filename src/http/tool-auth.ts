@@ -1,0 +1,114 @@
+/**
+ * {@link createToolAuth}: gives an MCP tool handler its request's user: checks the access rules and
+ * hands out a `fetch` and an `OAuth2Client` carrying that user's fresh Google token. Accepts the MCP
+ * SDK v1 handler's `extra` (`authInfo`, `sessionId`) and the v2 handler's `ctx` (`http.authInfo`,
+ * `sessionId`).
+ *
+ * @module
+ */
+import type { OAuth2Client } from 'google-auth-library';
+import type { AuthInfo } from '../auth-info.js';
+import { AccessDeniedError, isCredentialError } from '../errors.js';
+import type { CredentialManager } from '../refresh/manager.js';
+import type { OAuth21SessionStore } from '../session/session-store.js';
+
+/**
+ * What a tool handler receives from an MCP SDK, the parts used here: v1's `extra`
+ * (`{ authInfo, sessionId }`) or v2's `ctx` (`{ http: { authInfo }, sessionId }`).
+ */
+export interface ToolRequestExtra {
+  authInfo?: AuthInfo | undefined;
+  http?: { authInfo?: AuthInfo | undefined } | undefined;
+  sessionId?: string | undefined;
+}
+
+/** A tool handler's view of its user: who, which scopes, and authorised clients. No tokens. */
+export interface ToolUserContext {
+  userId: string;
+  scopes: string[];
+  /**
+   * An `OAuth2Client` for googleapis (`google.drive({ version: 'v3', auth: await user.client })`) or
+   * `client.request`; built on first access.
+   */
+  readonly client: Promise<OAuth2Client>;
+  /** `fetch` with the user's fresh access token in the Authorization header. */
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>;
+}
+
+/** Options of {@link createToolAuth}. */
+export interface ToolAuthOptions {
+  manager: CredentialManager;
+  sessionStore: OAuth21SessionStore;
+}
+
+/** What {@link createToolAuth} returns. */
+export interface ToolAuth {
+  /**
+   * The context of the request's user: checks the access rules (the verified token's user, and the
+   * MCP session bound to that same user) and hands out clients holding a fresh access token.
+   *
+   * @throws AccessDeniedError, NotFoundError or ReauthRequiredError (see {@link toolErrorMessage}).
+   */
+  forRequest(extra: ToolRequestExtra): Promise<ToolUserContext>;
+}
+
+/** The verified token of a v1 `extra` or a v2 `ctx`. */
+export function authInfoOf(extra: ToolRequestExtra): AuthInfo | undefined {
+  return extra.authInfo ?? extra.http?.authInfo;
+}
+
+/** Builds the tool helper. */
+export function createToolAuth(options: ToolAuthOptions): ToolAuth {
+  return {
+    async forRequest(extra) {
+      const userId = authInfoOf(extra)?.extra?.userId;
+      if (typeof userId !== 'string') throw new AccessDeniedError('this request carries no verified user');
+      const access = await options.sessionStore.getCredentialsWithValidation({
+        requestedUser: userId,
+        tokenUser: userId,
+        ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
+      });
+      // Fails now (not inside the tool) if the user's credentials are gone or dead; cached otherwise.
+      const credentials = await options.manager.getValidCredentials(access.userId);
+      let client: Promise<OAuth2Client> | undefined;
+      return {
+        userId: access.userId,
+        scopes: [...credentials.scopes],
+        // Built on first use: a tool that only fetches never pays for an OAuth2Client.
+        get client() {
+          client ??= options.manager.getClient(access.userId);
+          return client;
+        },
+        async fetch(input, init = {}) {
+          const fresh = await options.manager.getValidCredentials(access.userId);
+          const headers = new Headers(init.headers);
+          headers.set('authorization', `Bearer ${fresh.accessToken}`);
+          return fetch(input, { ...init, headers });
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A message for the MCP client when a tool cannot get credentials: what happened and what to do,
+ * never a token.
+ */
+export function toolErrorMessage(error: unknown, signInUrl?: string): string {
+  const again = signInUrl === undefined ? 'Sign in again.' : `Sign in again at ${signInUrl}.`;
+  if (isCredentialError(error)) {
+    switch (error.code) {
+      case 'NOT_FOUND':
+      case 'REAUTH_REQUIRED':
+        return `Google authorization is needed for this account. ${again}`;
+      case 'ACCESS_DENIED':
+        return 'This request may not use these credentials.';
+      case 'STORAGE_UNAVAILABLE':
+      case 'PROVIDER_ERROR':
+        return 'Google credentials are temporarily unavailable; try again shortly.';
+      default:
+        return 'The server could not get Google credentials for this request.';
+    }
+  }
+  return 'The server could not get Google credentials for this request.';
+}

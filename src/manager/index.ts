@@ -1,0 +1,20 @@
+/**
+ * `mcp-oauth-credentials/manager`: {@link CredentialManager}, which keeps access tokens fresh
+ * (refreshed once, saved once, across replicas) and completes, checks and revokes Google sign-ins.
+ * Needs `google-auth-library` (a required peer).
+ *
+ * @packageDocumentation
+ */
+export type {
+  AuthorizationResult,
+  AuthorizationUrlInput,
+  CompleteAuthorizationInput,
+  CredentialManagerEvents,
+  CredentialManagerOAuthOptions,
+  CredentialManagerOptions,
+  OAuthEndpoints,
+  RetryOptions,
+  RevokeResult,
+  SignInPolicy,
+} from '../refresh/manager.js';
+export { admittedBy, CredentialManager } from '../refresh/manager.js';
