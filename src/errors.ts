@@ -6,6 +6,9 @@
  *
  * @module
  */
+import { SanitisedCause, sanitiseCause } from './internal/sanitise.js';
+
+export { SanitisedCause } from './internal/sanitise.js';
 
 /** The stable machine-readable reason of a {@link CredentialError}. */
 export type CredentialErrorCode =
@@ -18,11 +21,15 @@ export type CredentialErrorCode =
   | 'INVALID_INPUT'
   | 'CONFIGURATION'
   | 'PROVIDER_ERROR'
-  | 'INVALID_TOKEN';
+  | 'INVALID_TOKEN'
+  | 'STORAGE_FORBIDDEN';
 
 /** Options shared by every {@link CredentialError} constructor. */
 export interface CredentialErrorOptions {
-  /** The underlying error (a backend or provider error), kept for debugging. */
+  /**
+   * The underlying error (a backend or provider error). Kept reduced to its name, code, HTTP status
+   * and message (a {@link SanitisedCause}); an error of this package is kept as is.
+   */
   cause?: unknown;
   /** The normalised user id the error is about, when there is one. Never a token. */
   userId?: string;
@@ -77,7 +84,13 @@ export class CredentialError extends Error {
   readonly hint: string | undefined;
 
   constructor(code: CredentialErrorCode, message: string, options: CredentialErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A third party's error is never kept whole: its command arguments, signed headers or request
+    // body could hold secrets. Errors of this package, and already sanitised causes, are kept.
+    const cause =
+      options.cause === undefined || isBranded(options.cause) || options.cause instanceof SanitisedCause
+        ? options.cause
+        : sanitiseCause(options.cause);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
     this.code = code;
     this.userId = options.userId;
@@ -138,7 +151,7 @@ export class ReauthRequiredError extends CredentialError {
   }
 }
 
-/** The caller may not do this: another user's credentials or session, or a storage permission error. */
+/** The caller may not do this: another user's credentials or session, a sign-in that is not allowed. */
 export class AccessDeniedError extends CredentialError {
   static override readonly code = 'ACCESS_DENIED' as const;
   /** A stable reason for session-store denials (for example `token-user-mismatch`), when there is one. */
@@ -155,6 +168,18 @@ export class StorageUnavailableError extends CredentialError {
   static override readonly code = 'STORAGE_UNAVAILABLE' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('STORAGE_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The storage backend refused this process (S3 `AccessDenied`, a KMS key it may not use, a file
+ * permission): an operator problem, not the caller's. The `hint` names what to grant; HTTP clients
+ * get a generic 503 with no bucket, path or user.
+ */
+export class StorageForbiddenError extends CredentialError {
+  static override readonly code = 'STORAGE_FORBIDDEN' as const;
+  constructor(message: string, options?: CredentialErrorOptions) {
+    super('STORAGE_FORBIDDEN', message, options);
   }
 }
 

@@ -49,6 +49,8 @@ export {
   NotFoundError,
   ProviderError,
   ReauthRequiredError,
+  SanitisedCause,
+  StorageForbiddenError,
   StorageUnavailableError,
 } from './errors.js';
 export type { Logger, LogMethod } from './logger.js';
@@ -60,7 +62,12 @@ export { createCredentialStore } from './stores/create.js';
 export type { EncryptedCredentialStoreOptions, RotationOutcome } from './stores/encrypted.js';
 export { EncryptedCredentialStore, isSealed } from './stores/encrypted.js';
 export type { FileCredentialStoreOptions } from './stores/file.js';
-export { defaultCredentialsDirectory, FileCredentialStore } from './stores/file.js';
+export {
+  DEFAULT_LOCK_STALE_MS,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  defaultCredentialsDirectory,
+  FileCredentialStore,
+} from './stores/file.js';
 export { validateDelete, validateWrite } from './stores/input.js';
 export type { MemoryCredentialStoreOptions } from './stores/memory.js';
 export { MemoryCredentialStore } from './stores/memory.js';

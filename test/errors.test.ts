@@ -7,10 +7,13 @@ import {
   CorruptCredentialsError,
   CredentialError,
   InvalidInputError,
+  InvalidTokenError,
   isCredentialError,
   NotFoundError,
   ProviderError,
   ReauthRequiredError,
+  SanitisedCause,
+  StorageForbiddenError,
   StorageUnavailableError,
 } from '../src/index.js';
 
@@ -25,14 +28,21 @@ describe('CredentialError', () => {
     [InvalidInputError, 'INVALID_INPUT'],
     [ConfigurationError, 'CONFIGURATION'],
     [ProviderError, 'PROVIDER_ERROR'],
-  ] as const)('%o has code %s, its own name, and keeps the cause', (ErrorClass, code) => {
-    const cause = new Error('backend said no');
+    [StorageForbiddenError, 'STORAGE_FORBIDDEN'],
+    [InvalidTokenError, 'INVALID_TOKEN'],
+  ] as const)('%o has code %s, its own name, and keeps a sanitised cause', (ErrorClass, code) => {
+    const cause = Object.assign(new Error('backend said no'), {
+      code: 'EBACKEND',
+      command: { args: ['SET', 'k', '{"secret":1}'] },
+    });
     const error = new ErrorClass('it failed', { cause, userId: 'u@example.com', hint: 'do this' });
     expect(error).toBeInstanceOf(CredentialError);
     expect(error).toBeInstanceOf(Error);
     expect(error.code).toBe(code);
     expect(error.name).toBe(ErrorClass.name);
-    expect(error.cause).toBe(cause);
+    expect(error.cause).toBeInstanceOf(SanitisedCause);
+    expect(error.cause).toMatchObject({ name: 'Error', code: 'EBACKEND', message: 'backend said no' });
+    expect(inspect(error, { showHidden: true, depth: 10 })).not.toContain('secret');
     expect(isCredentialError(error, code)).toBe(true);
     expect(isCredentialError(new Error('x'))).toBe(false);
     expect(error.toJSON()).toEqual({
@@ -43,6 +53,11 @@ describe('CredentialError', () => {
       hint: 'do this',
     });
     expect(inspect(error)).toContain(code);
+  });
+
+  it('keeps an error of this package as its cause unchanged', () => {
+    const inner = new ConflictError('lost the race');
+    expect(new StorageUnavailableError('gave up', { cause: inner }).cause).toBe(inner);
   });
 
   it('serialises without the cause, which may come from a third party', () => {

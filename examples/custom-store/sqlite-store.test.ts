@@ -14,4 +14,12 @@ describeCredentialStoreContract('SqliteCredentialStore (examples/custom-store)',
   disposeStore: (store) => {
     databases.get(store)?.close();
   },
+  // Damages a row the way a bad migration or a disk error would: the contract then checks that the
+  // store reports it as CorruptCredentialsError naming the user, and keeps the others readable.
+  corruptRecord: async (store, userId) => {
+    databases
+      .get(store)!
+      .prepare('UPDATE oauth_credentials SET record = ? WHERE user_id = ?')
+      .run('{"accessToken": 42', userId);
+  },
 });

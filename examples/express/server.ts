@@ -140,7 +140,11 @@ export async function startExampleServer(config: ExampleServerConfig): Promise<E
   const store =
     typeof config.store === 'object'
       ? config.store
-      : await createCredentialStore(config.store, logger ? { logger } : {});
+      : // The server's own directory: created (0700) on first use if missing.
+        await createCredentialStore(config.store, {
+          file: { createDirectory: true },
+          ...(logger ? { logger } : {}),
+        });
   // One backend for the session store and (oauth mode) the OAuth proxy provider's state.
   const backend =
     config.sessionBackend ?? new MemorySessionBackend(config.clock ? { clock: config.clock } : {});

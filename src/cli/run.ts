@@ -216,11 +216,16 @@ class Context {
     return keyring;
   }
 
-  async open(spec: string | undefined): Promise<CredentialStore> {
+  /**
+   * Opens a store. `destination`: a store this command writes into (a missing directory is created);
+   * otherwise a missing directory is a `ConfigurationError` (exit 3), not an empty store.
+   */
+  async open(spec: string | undefined, destination = false): Promise<CredentialStore> {
     const keyring = this.keyring();
     return createCredentialStore(spec, {
       env: this.io.env,
       s3: this.options.s3,
+      file: { createDirectory: destination },
       encryption: { ...(keyring ? { keyring } : {}), acceptPlaintext: this.options.acceptPlaintext },
     });
   }
@@ -440,7 +445,7 @@ async function migrate(context: Context): Promise<number> {
   const { from, to, dryRun } = context.options;
   if (!from || !to) throw new UsageError('usage: migrate --from <spec> --to <spec> [--dry-run]');
   const source = await context.open(from);
-  const target = await context.open(to);
+  const target = await context.open(to, !dryRun);
   const users = await collect(source.list());
   const results = await forEachUser(context, users, dryRun ? 'checking' : 'migrating', async (userId) => {
     const entry = await source.get(userId);
@@ -531,7 +536,7 @@ async function importSnapshot(context: Context): Promise<number> {
   if (!from) throw new UsageError('usage: import --from <file|s3://bucket/key>');
   const keyring = context.requireKeyring('import');
   const opener = new EncryptedCredentialStore(new MemoryCredentialStore(), { keyring });
-  const store = await context.open(context.options.store);
+  const store = await context.open(context.options.store, true);
   const lines = readSnapshotLines(from, context.options.s3);
   const iterator = lines[Symbol.asyncIterator]();
   const first = await iterator.next();

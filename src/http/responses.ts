@@ -124,6 +124,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<CredentialErrorCode, number>> 
   CONFIGURATION: 500,
   PROVIDER_ERROR: 502,
   STORAGE_UNAVAILABLE: 503,
+  STORAGE_FORBIDDEN: 503,
 });
 
 /** Codes whose message may reach an HTTP client (they describe the client's own request). */
@@ -149,7 +150,7 @@ export function describeForClient(error: unknown): { status: number; code: strin
         message: 'Google could not be reached; try again shortly.',
       };
     }
-    if (error.code === 'STORAGE_UNAVAILABLE') {
+    if (error.code === 'STORAGE_UNAVAILABLE' || error.code === 'STORAGE_FORBIDDEN') {
       return {
         status,
         code: 'temporarily_unavailable',

@@ -104,6 +104,7 @@ export function toolErrorMessage(error: unknown, signInUrl?: string): string {
       case 'ACCESS_DENIED':
         return 'This request may not use these credentials.';
       case 'STORAGE_UNAVAILABLE':
+      case 'STORAGE_FORBIDDEN':
       case 'PROVIDER_ERROR':
         return 'Google credentials are temporarily unavailable; try again shortly.';
       default:

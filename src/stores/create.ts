@@ -27,7 +27,12 @@ export interface CreateCredentialStoreOptions {
   logger?: Logger;
   /** Passed to the store (see README "Monitoring"). */
   onOperation?: StoreOperationListener;
-  /** Extra options for a file store (`fsync`, lock timings). */
+  /**
+   * Extra options for a file store (`fsync`, lock timings, `sharedGroup`, `createDirectory`). Without
+   * a spec (the google_workspace_mcp default location) `createDirectory` defaults to true, as the
+   * Python server creates it; for an explicit directory it defaults to false, so a typo'd path is a
+   * `ConfigurationError` rather than an empty store.
+   */
   file?: Omit<FileCredentialStoreOptions, 'directory' | 'logger' | 'onOperation'>;
   /**
    * Extra options for an S3 store: region, endpoint, timeouts, encryption (see `S3StoreSettings` in
@@ -63,6 +68,7 @@ export async function createCredentialStore(
   spec?: string,
   options: CreateCredentialStoreOptions = {},
 ): Promise<CredentialStore> {
+  const defaultLocation = !spec?.trim();
   const chosen = spec?.trim() || defaultCredentialsDirectory(options.env ?? process.env);
   if (chosen.startsWith(ENCRYPTED_PREFIX)) {
     const keyring = options.encryption?.keyring ?? keyringFromEnv(options.env ?? process.env);
@@ -74,6 +80,7 @@ export async function createCredentialStore(
     const inner = await createCredentialStore(chosen.slice(ENCRYPTED_PREFIX.length), options);
     return new EncryptedCredentialStore(inner, {
       keyring,
+      ...(options.logger ? { logger: options.logger } : {}),
       ...(options.encryption?.acceptPlaintext === undefined
         ? {}
         : { acceptPlaintext: options.encryption.acceptPlaintext }),
@@ -88,7 +95,12 @@ export async function createCredentialStore(
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(chosen)?.[1]?.toLowerCase();
   if (scheme === undefined || /^[a-z]:[\\/]/i.test(chosen)) {
-    return new FileCredentialStore({ ...options.file, ...common, directory: chosen });
+    return new FileCredentialStore({
+      createDirectory: defaultLocation,
+      ...options.file,
+      ...common,
+      directory: chosen,
+    });
   }
   if (scheme === 'file') {
     let directory: string;
@@ -97,7 +109,12 @@ export async function createCredentialStore(
     } catch (error) {
       throw new InvalidInputError('credential store spec is not a valid file:// URL', { cause: error });
     }
-    return new FileCredentialStore({ ...options.file, ...common, directory });
+    return new FileCredentialStore({
+      createDirectory: defaultLocation,
+      ...options.file,
+      ...common,
+      directory,
+    });
   }
   if (scheme === 's3') {
     const { S3CredentialStore } = await loadS3Store();

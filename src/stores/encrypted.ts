@@ -24,6 +24,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import type { StoredCredentials, VersionedCredentials } from '../credentials.js';
 import type { KeyProvider } from '../encryption/keyring.js';
 import { ConflictError, CorruptCredentialsError, InvalidInputError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
 import { normaliseUserId } from '../user-id.js';
 import { validateDelete, validateWrite } from './input.js';
 import type { CredentialStore, DeleteOptions, PutOptions } from './types.js';
@@ -34,9 +35,12 @@ export interface EncryptedCredentialStoreOptions {
   keyring: KeyProvider;
   /**
    * Read records that are not encrypted (for migrating an existing plaintext store); they are sealed
-   * on their next write. Default false: a plaintext record is reported as corrupt.
+   * on their next write, and every such read is logged at `warn`. Default false: a plaintext record
+   * is reported as corrupt.
    */
   acceptPlaintext?: boolean;
+  /** Default: silent. */
+  logger?: Logger;
 }
 
 /** What {@link EncryptedCredentialStore.rotateRecord} did. */
@@ -48,6 +52,20 @@ const ENVELOPE = /^mcpoc:v1:([A-Za-z0-9._-]{1,64}):([A-Za-z0-9_-]{16}):([A-Za-z0
 const TAG_BYTES = 16;
 
 type SecretField = 'accessToken' | 'refreshToken' | 'idToken' | 'extra.client_secret';
+type SealedField = SecretField | typeof MARKER_FIELD;
+
+// Where a record with no secret carries its seal (an envelope of the empty string), and the field
+// name bound into that envelope's authenticated data.
+const MARKER_KEY = 'mcpoc_sealed';
+const MARKER_FIELD = 'marker';
+
+/** The envelopes of a sealed record: its sealed secrets, or its marker. */
+function envelopesOf(record: StoredCredentials): Array<[SealedField, string]> {
+  const out: Array<[SealedField, string]> = secretsOf(record).filter(([, value]) => isSealed(value));
+  const marker = record.extra?.[MARKER_KEY];
+  if (typeof marker === 'string' && isSealed(marker)) out.push([MARKER_FIELD, marker]);
+  return out;
+}
 
 function secretsOf(record: StoredCredentials): Array<[SecretField, string]> {
   const out: Array<[SecretField, string]> = [];
@@ -90,7 +108,7 @@ function metadataDigest(record: StoredCredentials): string {
 
 function additionalData(
   userId: string,
-  field: SecretField,
+  field: SealedField,
   keyId: string,
   sealed: SecretField[],
   digest: string,
@@ -117,11 +135,13 @@ export class EncryptedCredentialStore implements CredentialStore {
   readonly #inner: CredentialStore;
   readonly #keyring: KeyProvider;
   readonly #acceptPlaintext: boolean;
+  readonly #logger: Logger;
 
   constructor(inner: CredentialStore, options: EncryptedCredentialStoreOptions) {
     this.#inner = inner;
     this.#keyring = options.keyring;
     this.#acceptPlaintext = options.acceptPlaintext ?? false;
+    this.#logger = options.logger ?? silentLogger;
   }
 
   /** The wrapped store (records there are sealed). */
@@ -138,7 +158,7 @@ export class EncryptedCredentialStore implements CredentialStore {
 
   async put(rawUserId: string, credentials: StoredCredentials, options?: PutOptions): Promise<string> {
     const { userId, record } = validateWrite(rawUserId, credentials, options);
-    if (secretsOf(record).some(([, value]) => isSealed(value))) {
+    if (secretsOf(record).some(([, value]) => isSealed(value)) || record.extra?.[MARKER_KEY] !== undefined) {
       throw new InvalidInputError(`credentials for ${userId} are already sealed; pass opened credentials`, {
         userId,
       });
@@ -165,9 +185,9 @@ export class EncryptedCredentialStore implements CredentialStore {
       const entry = await this.#inner.get(userId);
       if (!entry) return 'missing';
       const primary = await this.#keyring.primaryKey();
-      const secrets = secretsOf(entry.credentials);
-      const keyIds = new Set(secrets.map(([, value]) => ENVELOPE.exec(value)?.[1]));
-      if (secrets.length > 0 && keyIds.size === 1 && keyIds.has(primary.id)) {
+      const envelopes = envelopesOf(entry.credentials);
+      const keyIds = new Set(envelopes.map(([, value]) => ENVELOPE.exec(value)?.[1]));
+      if (envelopes.length > 0 && keyIds.size === 1 && keyIds.has(primary.id)) {
         // Current, provided it opens: a record sealed under the primary key id but tampered is not "current".
         await this.open(userId, entry.credentials);
         return 'current';
@@ -182,86 +202,115 @@ export class EncryptedCredentialStore implements CredentialStore {
     }
   }
 
-  /** Seals a record's secrets under the primary key (see the module documentation for the format). */
+  /**
+   * Seals a record's secrets under the primary key (see the module documentation for the format). A
+   * record with no secrets carries a sealed marker instead, so it is recognisably this store's.
+   */
   async seal(userId: string, record: StoredCredentials): Promise<StoredCredentials> {
     const { id: keyId, key } = await this.#keyring.primaryKey();
     const secrets = secretsOf(record);
     const fields = secrets.map(([field]) => field);
     const digest = metadataDigest(record);
-    const sealed = new Map<SecretField, string>();
-    for (const [field, value] of secrets) {
+    const envelope = (field: SealedField, value: string) => {
       const nonce = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, nonce);
       cipher.setAAD(additionalData(userId, field, keyId, fields, digest));
       const body = Buffer.concat([cipher.update(value, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-      sealed.set(
-        field,
-        `${PREFIX}:${VERSION}:${keyId}:${nonce.toString('base64url')}:${body.toString('base64url')}`,
-      );
+      return `${PREFIX}:${VERSION}:${keyId}:${nonce.toString('base64url')}:${body.toString('base64url')}`;
+    };
+    if (secrets.length === 0) {
+      return { ...record, extra: { ...record.extra, [MARKER_KEY]: envelope(MARKER_FIELD, '') } };
     }
+    const sealed = new Map<SecretField, string>();
+    for (const [field, value] of secrets) sealed.set(field, envelope(field, value));
     return withSecrets(record, sealed);
   }
 
   /** Opens a sealed record, or throws {@link CorruptCredentialsError}. */
   async open(userId: string, record: StoredCredentials): Promise<StoredCredentials> {
     const secrets = secretsOf(record);
+    const marker = record.extra?.[MARKER_KEY];
     const sealedFields = secrets.filter(([, value]) => isSealed(value));
-    if (sealedFields.length === 0) {
-      if (this.#acceptPlaintext) return record;
+    const markedOnly = secrets.length === 0 && marker !== undefined;
+    if (sealedFields.length === 0 && !markedOnly) {
+      if (marker !== undefined) {
+        throw new CorruptCredentialsError(`credentials for ${userId} mix encrypted and plaintext secrets`, {
+          userId,
+        });
+      }
+      if (this.#acceptPlaintext) {
+        this.#logger.warn(
+          { userId },
+          'read a plaintext credentials record (acceptPlaintext); it is sealed on its next write',
+        );
+        return record;
+      }
       throw new CorruptCredentialsError(
-        `credentials for ${userId} are not encrypted (enable acceptPlaintext to migrate them)`,
+        `credentials for ${userId} are not encrypted (open the store with acceptPlaintext to migrate them)`,
         { userId },
       );
     }
-    if (sealedFields.length !== secrets.length) {
+    if (sealedFields.length !== secrets.length || (marker !== undefined && secrets.length > 0)) {
       throw new CorruptCredentialsError(`credentials for ${userId} mix encrypted and plaintext secrets`, {
         userId,
       });
     }
     const fields = secrets.map(([field]) => field);
     const digest = metadataDigest(record);
+    if (markedOnly) {
+      await this.#decrypt(userId, MARKER_FIELD, String(marker), fields, digest);
+      const { [MARKER_KEY]: _marker, ...extra } = record.extra ?? {};
+      const { extra: _extra, ...rest } = record;
+      return Object.keys(extra).length > 0 ? { ...rest, extra } : rest;
+    }
     const opened = new Map<SecretField, string>();
     for (const [field, envelope] of secrets) {
-      const match = ENVELOPE.exec(envelope);
-      if (!match) {
-        throw new CorruptCredentialsError(
-          `credentials for ${userId} hold a malformed or unsupported envelope`,
-          { userId },
-        );
-      }
-      const [, keyId, nonce, body] = match as unknown as [string, string, string, string];
-      const key = await this.#keyring.keyById(keyId);
-      if (!key) {
-        throw new CorruptCredentialsError(
-          `credentials for ${userId} are sealed with key ${keyId}, which is not in the keyring`,
-          {
-            userId,
-            keyId,
-          },
-        );
-      }
-      const bytes = Buffer.from(body, 'base64url');
-      if (bytes.length <= TAG_BYTES) {
-        throw new CorruptCredentialsError(`credentials for ${userId} are truncated`, { userId, keyId });
-      }
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'));
-        decipher.setAAD(additionalData(userId, field, keyId, fields, digest));
-        decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-        opened.set(
-          field,
-          Buffer.concat([
-            decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)),
-            decipher.final(),
-          ]).toString('utf8'),
-        );
-      } catch {
-        throw new CorruptCredentialsError(
-          `credentials for ${userId} do not decrypt with key ${keyId}: a wrong key, or a tampered, truncated or moved record`,
-          { userId, keyId },
-        );
-      }
+      opened.set(field, await this.#decrypt(userId, field, envelope, fields, digest));
     }
     return withSecrets(record, opened);
+  }
+
+  async #decrypt(
+    userId: string,
+    field: SealedField,
+    envelope: string,
+    fields: SecretField[],
+    digest: string,
+  ): Promise<string> {
+    const match = ENVELOPE.exec(envelope);
+    if (!match) {
+      throw new CorruptCredentialsError(
+        `credentials for ${userId} hold a malformed or unsupported envelope`,
+        {
+          userId,
+        },
+      );
+    }
+    const [, keyId, nonce, body] = match as unknown as [string, string, string, string];
+    const key = await this.#keyring.keyById(keyId);
+    if (!key) {
+      throw new CorruptCredentialsError(
+        `credentials for ${userId} are sealed with key ${keyId}, which is not in the keyring`,
+        { userId, keyId },
+      );
+    }
+    const bytes = Buffer.from(body, 'base64url');
+    if (bytes.length < TAG_BYTES) {
+      throw new CorruptCredentialsError(`credentials for ${userId} are truncated`, { userId, keyId });
+    }
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(nonce, 'base64url'));
+      decipher.setAAD(additionalData(userId, field, keyId, fields, digest));
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      return Buffer.concat([
+        decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]).toString('utf8');
+    } catch {
+      throw new CorruptCredentialsError(
+        `credentials for ${userId} do not decrypt with key ${keyId}: a wrong key, or a tampered, truncated or moved record`,
+        { userId, keyId },
+      );
+    }
   }
 }

@@ -1,9 +1,12 @@
 /**
  * A per-record lock that works across processes on one host and degrades to an age limit across
  * hosts (a shared volume). The lock is a symbolic link whose target text names its owner
- * (`pid@host#nonce`): creating it is one atomic system call that fails if it exists, and it is never
- * followed. A lock whose owner process is gone (same host) or that is older than `staleMs` is taken
- * over, so a killed writer never wedges the store.
+ * (`pid@host#processNonce.lockNonce`): creating it is one atomic system call that fails if it exists,
+ * and it is never followed. A lock is taken over when its owner process is gone (same host; a lock
+ * naming this process's PID but another process nonce is a previous incarnation's, as after a
+ * container restart that reuses PID 1), when it is older than `staleMs`, or when it is dated more
+ * than `staleMs` in the future (it would otherwise never age out). A killed writer never wedges
+ * the store.
  *
  * @module
  */
@@ -24,19 +27,38 @@ export interface FileLockSettings {
 interface LockOwner {
   pid: number;
   host: string;
+  /** The owning process's nonce; undefined for locks of versions that did not record one. */
+  processNonce: string | undefined;
   nonce: string;
 }
 
 const HOST = hostname();
+// Tells this process apart from an earlier one that had the same PID (a restarted container).
+const PROCESS_NONCE = randomBytes(8).toString('hex');
 
 function encodeOwner(owner: LockOwner): string {
-  return `${owner.pid}@${encodeURIComponent(owner.host)}#${owner.nonce}`;
+  return `${owner.pid}@${encodeURIComponent(owner.host)}#${owner.processNonce}.${owner.nonce}`;
 }
 
 function decodeOwner(text: string): LockOwner | undefined {
-  const match = /^(\d+)@([^#]*)#([0-9a-f]+)$/.exec(text);
+  const match = /^(\d+)@([^#]*)#([0-9a-f]+)(?:\.([0-9a-f]+))?$/.exec(text);
   if (!match) return undefined;
-  return { pid: Number(match[1]), host: decodeURIComponent(match[2]!), nonce: match[3]! };
+  let host: string;
+  try {
+    host = decodeURIComponent(match[2]!);
+  } catch {
+    return undefined;
+  }
+  return match[4] === undefined
+    ? { pid: Number(match[1]), host, processNonce: undefined, nonce: match[3]! }
+    : { pid: Number(match[1]), host, processNonce: match[3]!, nonce: match[4] };
+}
+
+/** Whether a lock's owner is certainly gone: a dead process on this host, or this PID's earlier life. */
+function ownerIsGone(owner: LockOwner): boolean {
+  if (owner.host !== HOST) return false;
+  if (owner.pid === process.pid) return owner.processNonce !== PROCESS_NONCE;
+  return !processIsAlive(owner.pid);
 }
 
 /** Acquires the lock at `lockPath`; resolves a function that releases it. */
@@ -45,7 +67,12 @@ export async function acquireFileLock(
   settings: FileLockSettings,
   userId: string,
 ): Promise<() => Promise<void>> {
-  const owner: LockOwner = { pid: process.pid, host: HOST, nonce: randomBytes(12).toString('hex') };
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: HOST,
+    processNonce: PROCESS_NONCE,
+    nonce: randomBytes(12).toString('hex'),
+  };
   const deadline = Date.now() + settings.timeoutMs;
   let wait = 2;
   for (;;) {
@@ -114,8 +141,9 @@ async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean>
   const age = Date.now() - modifiedAt;
   const abandoned =
     age > staleMs ||
-    (owner === undefined && age > FOREIGN_LOCK_GRACE_MS) ||
-    (owner !== undefined && owner.host === HOST && owner.pid !== process.pid && !processIsAlive(owner.pid));
+    age < -staleMs ||
+    (owner === undefined && Math.abs(age) > FOREIGN_LOCK_GRACE_MS) ||
+    (owner !== undefined && ownerIsGone(owner));
   if (!abandoned) return false;
 
   // Take the stale lock out of the way atomically, then check that what we moved is the lock we

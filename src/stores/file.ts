@@ -16,41 +16,67 @@ import {
   type VersionedCredentials,
 } from '../credentials.js';
 import {
-  AccessDeniedError,
   ConfigurationError,
   ConflictError,
   CorruptCredentialsError,
-  CredentialError,
   InvalidInputError,
+  isCredentialError,
+  StorageForbiddenError,
   StorageUnavailableError,
 } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { decodeUserIdFromStorage, encodeUserIdForStorage, normaliseUserId } from '../user-id.js';
+import { normaliseUserId } from '../user-id.js';
 import { acquireFileLock, errorCode } from './file-lock.js';
+import { canonicalFileName, classifyEntry, lockFileName, temporaryFileName } from './file-names.js';
+import { checkDirectoryTrust, checkFileTrust } from './file-trust.js';
 import { validateDelete, validateWrite } from './input.js';
 import { OperationObserver } from './observe.js';
 import type { CredentialStore, DeleteOptions, PutOptions, StoreOperationListener } from './types.js';
 
+/** Default age after which a lock is taken over even if its owner may be alive, ms: 10 s. */
+export const DEFAULT_LOCK_STALE_MS = 10_000;
+/** Default time a write waits for another writer's lock, ms: 15 s (longer than a lock takes to go stale). */
+export const DEFAULT_LOCK_TIMEOUT_MS = 15_000;
+
 /** Options of {@link FileCredentialStore}. */
 export interface FileCredentialStoreOptions {
   /**
-   * The credentials directory. Created with mode 0700 if missing. `~` at the start is expanded.
-   * Default: see {@link defaultCredentialsDirectory}.
+   * The credentials directory. `~` at the start is expanded. Default: see
+   * {@link defaultCredentialsDirectory}.
    */
   directory?: string;
+  /**
+   * Whether reads may create a missing directory (0700). Default `false`: `get` and `list` on a
+   * missing directory throw `ConfigurationError` (a typo'd path is not an empty store); writes always
+   * create it.
+   */
+  createDirectory?: boolean;
+  /**
+   * The directory is shared with another account (the Python server's) through a group: accept a
+   * group-writable directory owned by a group this process is in, and read files owned by other
+   * members of the directory's group. A world-writable directory is refused whatever this says.
+   * Default `false`: only a directory this process owns that its group cannot write, and only files
+   * this process owns.
+   */
+  sharedGroup?: boolean;
   /**
    * fsync each written file and the directory before a write resolves. Default `true`. Turning it off
    * trades durability across a power loss for speed; atomicity (no partial file) is kept either way.
    */
   fsync?: boolean;
   /**
-   * A lock older than this is taken over even if its owner may be alive, milliseconds. Default 30000.
-   * Locks of dead processes on the same host are taken over at once.
+   * A lock older than this (or dated this far in the future) is taken over even if its owner may be
+   * alive, ms. Default {@link DEFAULT_LOCK_STALE_MS}. Locks of dead processes on the same host are
+   * taken over at once.
    */
   lockStaleMs?: number;
-  /** How long a write waits for another writer's lock before `StorageUnavailableError`, milliseconds. Default 10000. */
+  /**
+   * How long a write waits for another writer's lock before `StorageUnavailableError`, ms. Default
+   * {@link DEFAULT_LOCK_TIMEOUT_MS}, longer than the stale age, so a write outlasts an abandoned lock
+   * of another host; a shorter wait fails fast instead.
+   */
   lockTimeoutMs?: number;
-  /** Receives every operation (see README "Monitoring"). Default: none. */
+  /** Receives every operation (see docs/stores.md "Monitoring"). Default: none. */
   onOperation?: StoreOperationListener;
   /** Default: silent. */
   logger?: Logger;
@@ -69,70 +95,104 @@ function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
-const FILE_SUFFIX = '.json';
-const MAX_FILE_NAME_BYTES = 255;
+function positiveMs(value: number | undefined, fallback: number, name: string): number {
+  const chosen = value ?? fallback;
+  if (!Number.isFinite(chosen) || chosen <= 0)
+    throw new ConfigurationError(`${name} must be a positive number of milliseconds`);
+  return chosen;
+}
+
 const READ_RETRIES = 3;
+
+interface ExistingFile {
+  path: string;
+  version: string;
+  legacy: boolean;
+}
 
 /**
  * Stores each user's credentials in `<directory>/<quote(email, safe="@._-")>.json`.
  *
- * - Writes are atomic: a temporary file in the same directory, fsync, rename, fsync of the directory.
- *   A crash leaves either the old or the new file, never a mix. Files are created 0600.
- * - Every write and delete holds a per-user lock file (`.<name>.lock`), which makes
- *   `ifVersion` a real compare-and-swap across processes; locks of killed processes are taken over.
+ * - Writes are atomic: an exclusively created temporary file with an unpredictable name, 0600,
+ *   fsync, rename, fsync of the directory. A crash leaves either the old or the new file.
+ * - Every write and delete holds a per-user lock file (`.<name>.lock`), which makes `ifVersion` a
+ *   real compare-and-swap across processes; locks of killed processes are taken over.
+ * - It writes only into a directory this process owns that others cannot write, and reads only
+ *   files it owns (see `sharedGroup`); a file others can read is read with one warning and written
+ *   back 0600.
  * - The version is the file's inode, modification time and size, so any write (including one by the
  *   Python server) changes it.
+ * - Names older Python servers wrote (`Bob.Smith@Example.com.json`, unquoted
+ *   `o'brien+raw@example.com.json`) are read under the canonical id and replaced by the canonical
+ *   file on the next write; `.json` files that name no user are reported (`unmappedFiles`, a warning).
  * - A symlink in place of a credentials file is refused, as is any user id that is not an email.
  */
 export class FileCredentialStore implements CredentialStore {
   /** The absolute credentials directory. */
   readonly directory: string;
   readonly #fsync: boolean;
+  readonly #createDirectory: boolean;
+  readonly #sharedGroup: boolean;
   readonly #lockSettings: { staleMs: number; timeoutMs: number };
   readonly #observer: OperationObserver;
   readonly #logger: Logger;
-  #ready: Promise<void> | undefined;
+  readonly #warned = new Set<string>();
+  #directoryGid: number | undefined;
+  #legacy: { builtFor: bigint; names: Map<string, string> } | undefined;
 
   constructor(options: FileCredentialStoreOptions = {}) {
     this.directory = resolve(expandHome(options.directory ?? defaultCredentialsDirectory()));
     this.#fsync = options.fsync ?? true;
-    this.#lockSettings = {
-      staleMs: options.lockStaleMs ?? 30_000,
-      timeoutMs: options.lockTimeoutMs ?? 10_000,
-    };
+    this.#createDirectory = options.createDirectory ?? false;
+    this.#sharedGroup = options.sharedGroup ?? false;
+    const staleMs = positiveMs(options.lockStaleMs, DEFAULT_LOCK_STALE_MS, 'lockStaleMs');
+    const timeoutMs = positiveMs(options.lockTimeoutMs, DEFAULT_LOCK_TIMEOUT_MS, 'lockTimeoutMs');
+    this.#lockSettings = { staleMs, timeoutMs };
     this.#logger = options.logger ?? silentLogger;
     this.#observer = new OperationObserver('file', options.onOperation, this.#logger);
   }
 
   async get(rawUserId: string): Promise<VersionedCredentials | undefined> {
     const userId = normaliseUserId(rawUserId);
-    const path = this.#pathFor(userId);
+    const fileName = canonicalFileName(userId);
     return this.#observer.run(
       'get',
       userId,
-      () => this.#wrap(userId, 'read', () => this.#read(userId, path)),
+      () =>
+        this.#wrap(userId, 'read', async () => {
+          await this.#prepare(this.#createDirectory);
+          const canonical = await this.#read(userId, this.#path(fileName));
+          if (canonical !== undefined) return canonical;
+          const legacy = await this.#legacyName(userId);
+          return legacy === undefined ? undefined : this.#read(userId, this.#path(legacy));
+        }),
       (result) => (result ? 'ok' : 'miss'),
     );
   }
 
   async put(rawUserId: string, credentials: StoredCredentials, options?: PutOptions): Promise<string> {
     const { userId, record } = validateWrite(rawUserId, credentials, options);
-    const path = this.#pathFor(userId);
+    const fileName = canonicalFileName(userId);
     return this.#observer.run('put', userId, () =>
       this.#wrap(userId, 'write', async () => {
-        await this.#ensureDirectory();
-        const release = await acquireFileLock(this.#lockPath(path), this.#lockSettings, userId);
+        await this.#prepare(true);
+        const release = await acquireFileLock(this.#path(lockFileName(fileName)), this.#lockSettings, userId);
         try {
-          const current = await this.#currentVersion(userId, path);
+          const current = await this.#existing(userId, fileName);
           if (options?.ifVersion !== undefined) {
             if (options.ifVersion === null && current !== undefined) {
               throw new ConflictError(`credentials for ${userId} already exist`, { userId });
             }
-            if (options.ifVersion !== null && current !== options.ifVersion) {
+            if (options.ifVersion !== null && current?.version !== options.ifVersion) {
               throw new ConflictError(`credentials for ${userId} changed since version was read`, { userId });
             }
           }
-          return await this.#writeAtomically(path, `${JSON.stringify(toPythonDocument(record), null, 2)}\n`);
+          const version = await this.#writeAtomically(
+            fileName,
+            `${JSON.stringify(toPythonDocument(record), null, 2)}\n`,
+          );
+          if (current?.legacy) await this.#removeLegacy(userId, current.path);
+          return version;
         } finally {
           await release();
         }
@@ -142,21 +202,29 @@ export class FileCredentialStore implements CredentialStore {
 
   async delete(rawUserId: string, options?: DeleteOptions): Promise<boolean> {
     const userId = validateDelete(rawUserId, options);
-    const path = this.#pathFor(userId);
+    const fileName = canonicalFileName(userId);
     return this.#observer.run(
       'delete',
       userId,
       () =>
         this.#wrap(userId, 'delete', async () => {
-          if (!(await this.#directoryExists())) return false;
-          const release = await acquireFileLock(this.#lockPath(path), this.#lockSettings, userId);
+          if (!(await this.#prepare(false, true))) return false;
+          const release = await acquireFileLock(
+            this.#path(lockFileName(fileName)),
+            this.#lockSettings,
+            userId,
+          );
           try {
-            const current = await this.#currentVersion(userId, path);
+            const current = await this.#existing(userId, fileName);
             if (current === undefined) return false;
-            if (options?.ifVersion !== undefined && current !== options.ifVersion) {
+            if (options?.ifVersion !== undefined && current.version !== options.ifVersion) {
               throw new ConflictError(`credentials for ${userId} changed since version was read`, { userId });
             }
-            await unlink(path);
+            await unlink(current.path);
+            if (current.legacy) this.#legacy?.names.delete(userId);
+            // A canonical and a legacy file for one user (written by an older server): remove both.
+            const legacy = current.legacy ? undefined : await this.#legacyName(userId);
+            if (legacy !== undefined) await this.#removeLegacy(userId, this.#path(legacy));
             await this.#syncDirectory();
             return true;
           } finally {
@@ -171,40 +239,98 @@ export class FileCredentialStore implements CredentialStore {
     return this.#observer.iterate(() => this.#scan());
   }
 
+  /** `.json` files in the directory whose names map to no user (reported, never read). */
+  async unmappedFiles(): Promise<string[]> {
+    const names: string[] = [];
+    if (!(await this.#prepare(this.#createDirectory))) return names;
+    for await (const entry of await opendir(this.directory)) {
+      if (classifyEntry(entry.name).kind === 'unmapped') names.push(entry.name);
+    }
+    return names.sort();
+  }
+
   async *#scan(): AsyncIterable<string> {
     let directory: Awaited<ReturnType<typeof opendir>>;
     try {
+      if (!(await this.#prepare(this.#createDirectory))) return;
       directory = await opendir(this.directory);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return;
       throw this.#translate(error, undefined, 'list');
     }
     for await (const entry of directory) {
-      const name = entry.name;
-      if (name.startsWith('.') || !name.endsWith(FILE_SUFFIX)) continue;
-      const userId = decodeUserIdFromStorage(name.slice(0, -FILE_SUFFIX.length));
-      if (userId === undefined || encodeUserIdForStorage(userId) + FILE_SUFFIX !== name) {
-        this.#logger.debug({ store: 'file', file: name }, 'skipping a file that is not a credentials file');
-        continue;
+      const classified = classifyEntry(entry.name);
+      if (classified.kind === 'canonical') yield classified.userId;
+      else if (classified.kind === 'legacy') {
+        // Listed once: under the canonical id, unless the canonical file exists too.
+        if (!(await this.#exists(canonicalFileName(classified.userId)))) yield classified.userId;
+      } else if (classified.kind === 'unmapped') {
+        this.#warnOnce(
+          `unmapped:${entry.name}`,
+          { store: 'file', file: entry.name },
+          'a .json file in the credentials directory names no user; it is not read',
+        );
       }
-      yield userId;
     }
   }
 
-  #pathFor(userId: string): string {
-    const fileName = encodeUserIdForStorage(userId) + FILE_SUFFIX;
-    if (Buffer.byteLength(fileName) > MAX_FILE_NAME_BYTES) {
-      throw new InvalidInputError('user id is too long to be stored as a file name', { userId });
-    }
+  #path(fileName: string): string {
     const path = join(this.directory, fileName);
     if (dirname(path) !== this.directory) {
-      throw new InvalidInputError('user id would resolve outside the credentials directory', { userId });
+      throw new InvalidInputError('user id would resolve outside the credentials directory');
     }
     return path;
   }
 
-  #lockPath(path: string): string {
-    return join(this.directory, `.${path.slice(this.directory.length + 1)}.lock`);
+  async #exists(fileName: string): Promise<boolean> {
+    try {
+      await lstat(this.#path(fileName));
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  /** The record's current file (canonical first, else a legacy name) and its version. */
+  async #existing(userId: string, fileName: string): Promise<ExistingFile | undefined> {
+    const canonicalPath = this.#path(fileName);
+    const version = await this.#currentVersion(userId, canonicalPath);
+    if (version !== undefined) return { path: canonicalPath, version, legacy: false };
+    const legacy = await this.#legacyName(userId);
+    if (legacy === undefined) return undefined;
+    const legacyPath = this.#path(legacy);
+    const legacyVersion = await this.#currentVersion(userId, legacyPath);
+    return legacyVersion === undefined
+      ? undefined
+      : { path: legacyPath, version: legacyVersion, legacy: true };
+  }
+
+  /**
+   * The legacy file name of a user, if one exists. The index is built by one directory scan and
+   * rebuilt when the directory changed since (so only misses and writes of new users pay for it).
+   */
+  async #legacyName(userId: string): Promise<string | undefined> {
+    const directoryStats = await stat(this.directory, { bigint: true });
+    if (this.#legacy === undefined || this.#legacy.builtFor !== directoryStats.mtimeNs) {
+      const names = new Map<string, string>();
+      for await (const entry of await opendir(this.directory)) {
+        const classified = classifyEntry(entry.name);
+        if (classified.kind === 'legacy') names.set(classified.userId, entry.name);
+      }
+      this.#legacy = { builtFor: directoryStats.mtimeNs, names };
+    }
+    return this.#legacy.names.get(userId);
+  }
+
+  async #removeLegacy(userId: string, path: string): Promise<void> {
+    await unlink(path).catch((error: unknown) => {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    });
+    this.#legacy?.names.delete(userId);
+    this.#logger.info(
+      { store: 'file', userId },
+      'replaced a file an older server named differently by the canonical one',
+    );
   }
 
   async #read(userId: string, path: string): Promise<VersionedCredentials | undefined> {
@@ -222,6 +348,19 @@ export class FileCredentialStore implements CredentialStore {
         const stats = fstatSync(handle.fd, { bigint: true });
         if (!stats.isFile()) {
           throw new InvalidInputError(`credentials path for ${userId} is not a regular file`, { userId });
+        }
+        const trust = checkFileTrust(
+          path,
+          { uid: Number(stats.uid), gid: Number(stats.gid), mode: Number(stats.mode) },
+          this.#directoryGid ?? -1,
+          this.#sharedGroup,
+        );
+        if (trust === 'readable-by-others') {
+          this.#warnOnce(
+            `loose:${userId}`,
+            { store: 'file', userId, mode: (Number(stats.mode) & 0o777).toString(8) },
+            'credentials file is readable by other users; it is written back 0600 on the next save',
+          );
         }
         version = versionOf(stats);
         text = await handle.readFile('utf8');
@@ -257,15 +396,27 @@ export class FileCredentialStore implements CredentialStore {
     return versionOf(stats);
   }
 
-  async #writeAtomically(path: string, content: string): Promise<string> {
-    const temporary = join(this.directory, `.${path.slice(this.directory.length + 1)}.${process.pid}.tmp`);
+  async #writeAtomically(fileName: string, content: string): Promise<string> {
+    let temporary = '';
+    let handle: FileHandle | undefined;
+    // Exclusively created, never following a link, under a name nobody can predict: a file someone
+    // else prepared can never become ours.
+    for (let attempt = 0; handle === undefined; attempt++) {
+      temporary = this.#path(temporaryFileName(fileName));
+      try {
+        handle = await open(
+          temporary,
+          constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW,
+          0o600,
+        );
+      } catch (error) {
+        if (errorCode(error) !== 'EEXIST' || attempt >= 2) throw error;
+      }
+    }
     let version: string;
-    const handle = await open(
-      temporary,
-      constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY | constants.O_NOFOLLOW,
-      0o600,
-    );
     try {
+      // The creation mode is filtered by the umask; make it exactly 0600 on the descriptor.
+      await handle.chmod(0o600);
       await handle.writeFile(content, 'utf8');
       if (this.#fsync) await handle.sync();
       // fstat on an open descriptor does no I/O: the synchronous call spares a thread-pool round trip.
@@ -277,7 +428,7 @@ export class FileCredentialStore implements CredentialStore {
     }
     await handle.close();
     try {
-      await rename(temporary, path);
+      await rename(temporary, this.#path(fileName));
     } catch (error) {
       await unlink(temporary).catch(() => {});
       throw error;
@@ -299,40 +450,40 @@ export class FileCredentialStore implements CredentialStore {
     }
   }
 
-  async #directoryExists(): Promise<boolean> {
+  /**
+   * Checks the directory (and creates it when `create`); resolves false when it is missing and may
+   * not be created (only for deletes: nothing to delete). Reads of a missing directory throw.
+   */
+  async #prepare(create: boolean, forDelete = false): Promise<boolean> {
+    let stats: Stats;
     try {
-      return (await stat(this.directory)).isDirectory();
+      stats = await stat(this.directory);
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false;
-      throw error;
-    }
-  }
-
-  #ensureDirectory(): Promise<void> {
-    this.#ready ??= this.#createDirectory().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
-  }
-
-  async #createDirectory(): Promise<void> {
-    const created = await mkdir(this.directory, { recursive: true, mode: 0o700 });
-    if (created !== undefined) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      if (!create) {
+        if (forDelete) return false;
+        throw new ConfigurationError(`credentials directory ${this.directory} does not exist`, {
+          hint: `create it (mkdir -m 700 ${this.directory}), check the path, or pass createDirectory: true`,
+        });
+      }
+      await mkdir(this.directory, { recursive: true, mode: 0o700 });
       // mkdir's mode is filtered by the umask; make the final directory exactly 0700.
       await chmod(this.directory, 0o700);
-      return;
+      stats = await stat(this.directory);
     }
-    const stats: Stats = await stat(this.directory);
     if (!stats.isDirectory()) {
       throw new ConfigurationError(`credentials directory ${this.directory} is not a directory`);
     }
-    if ((stats.mode & 0o077) !== 0) {
-      this.#logger.warn(
-        { store: 'file', directory: this.directory, mode: (stats.mode & 0o777).toString(8) },
-        'credentials directory is readable by other users; chmod 700 it',
-      );
-    }
+    checkDirectoryTrust(this.directory, stats, this.#sharedGroup);
+    this.#directoryGid = stats.gid;
+    return true;
+  }
+
+  #warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.#warned.has(key)) return;
+    if (this.#warned.size >= 10_000) this.#warned.clear();
+    this.#warned.add(key);
+    this.#logger.warn(fields, message);
   }
 
   async #wrap<T>(userId: string, action: string, work: () => Promise<T>): Promise<T> {
@@ -344,7 +495,7 @@ export class FileCredentialStore implements CredentialStore {
   }
 
   #translate(error: unknown, userId: string | undefined, action: string): unknown {
-    if (error instanceof CredentialError) return error;
+    if (isCredentialError(error)) return error;
     const code = errorCode(error);
     const who = userId === undefined ? '' : ` for ${userId}`;
     const options = { cause: error, ...(userId === undefined ? {} : { userId }) };
@@ -354,12 +505,17 @@ export class FileCredentialStore implements CredentialStore {
         return new InvalidInputError(`credentials path${who} is a symlink; refusing to follow it`, options);
       case 'EACCES':
       case 'EPERM':
-        return new AccessDeniedError(`cannot ${action} credentials${who}: permission denied`, {
-          ...options,
-          hint: `check the owner and mode of ${this.directory}`,
-        });
+        return new StorageForbiddenError(
+          `cannot ${action} credentials${who} in ${this.directory}: permission denied`,
+          {
+            ...options,
+            hint: `check the owner and mode of ${this.directory} and its files`,
+          },
+        );
       case 'ENOTDIR':
         return new ConfigurationError(`credentials directory ${this.directory} is not a directory`, options);
+      case 'ENAMETOOLONG':
+        return new InvalidInputError(`user id is too long to be stored as a file${who}`, options);
       default:
         return new StorageUnavailableError(
           `cannot ${action} credentials${who} (${code ?? 'unknown error'})`,

@@ -25,11 +25,11 @@ import {
   type VersionedCredentials,
 } from '../credentials.js';
 import {
-  AccessDeniedError,
   ConfigurationError,
   ConflictError,
   CorruptCredentialsError,
-  CredentialError,
+  isCredentialError,
+  StorageForbiddenError,
   StorageUnavailableError,
 } from '../errors.js';
 import { silentLogger } from '../logger.js';
@@ -272,7 +272,7 @@ export class S3CredentialStore implements CredentialStore {
   }
 
   #translate(error: unknown, operation: StoreOperation, userId: string | undefined): unknown {
-    if (error instanceof CredentialError) return error;
+    if (isCredentialError(error)) return error;
     const name = errorName(error);
     const status = httpStatus(error);
     const where = `s3://${this.bucket}/${this.prefix}`;
@@ -296,9 +296,16 @@ export class S3CredentialStore implements CredentialStore {
         hint: 'check the credentials the AWS SDK default provider chain resolves',
       });
     }
+    const misconfiguration = configurationProblem(error);
+    if (misconfiguration !== undefined) {
+      return new ConfigurationError(`the S3 store is misconfigured: ${misconfiguration.what}`, {
+        ...options,
+        hint: misconfiguration.fix,
+      });
+    }
     if (name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403) {
       const kms = this.#encryption.ServerSideEncryption === 'aws:kms' && operation !== 'list';
-      return new AccessDeniedError(`S3 denied ${operation}${who} on ${where}`, {
+      return new StorageForbiddenError(`S3 denied ${operation}${who} on ${where}`, {
         ...options,
         hint: `grant ${IAM_ACTION[operation]} on ${where}*${kms ? ', and kms:GenerateDataKey / kms:Decrypt on the KMS key' : ''}`,
       });
@@ -312,6 +319,33 @@ export class S3CredentialStore implements CredentialStore {
       hint: 'S3 is throttling, failing or unreachable; the operation can be retried',
     });
   }
+}
+
+/**
+ * A configuration mistake the AWS SDK reports as a plain error at request time: no region, an
+ * endpoint that is not a URL. Not an outage: retrying will not help.
+ */
+function configurationProblem(error: unknown): { what: string; fix: string } | undefined {
+  const message = error instanceof Error ? error.message : '';
+  if (/region is missing/i.test(message)) {
+    return {
+      what: 'no AWS region',
+      fix: 'set AWS_REGION (or AWS_DEFAULT_REGION), or pass region to the store',
+    };
+  }
+  if (error instanceof TypeError && /invalid url/i.test(message)) {
+    return {
+      what: 'the endpoint is not a valid URL',
+      fix: 'pass endpoint as an absolute URL, e.g. https://s3.eu-west-1.amazonaws.com',
+    };
+  }
+  if (/credential/i.test(message) && /could not load|unable to load|missing/i.test(message)) {
+    return {
+      what: 'no AWS credentials were found',
+      fix: 'configure credentials for the AWS SDK default provider chain (environment, profile, or role)',
+    };
+  }
+  return undefined;
 }
 
 /** Builds an S3 client from store options (used when no `client` is injected). */

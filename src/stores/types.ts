@@ -19,7 +19,8 @@ export interface PutOptions {
 /** Options of {@link CredentialStore.delete}. */
 export interface DeleteOptions {
   /**
-   * Deletes only if the stored version still equals this; otherwise rejects with `ConflictError`.
+   * Deletes only if the stored version still equals this. A record present at another version
+   * rejects with `ConflictError` and stays; a missing record resolves `false` whatever this says.
    * Lets a caller remove credentials it knows are dead without removing a fresh login saved meanwhile.
    */
   ifVersion?: string;
@@ -31,14 +32,18 @@ export interface DeleteOptions {
  *
  * Errors are typed: `ConflictError` for a lost compare-and-swap, `CorruptCredentialsError` for an
  * unreadable record (other users stay readable), `StorageUnavailableError` for a backend that is down,
- * `AccessDeniedError` for a permission problem, `ConfigurationError` for a missing bucket or directory.
+ * `StorageForbiddenError` for a permission problem, `ConfigurationError` for a missing bucket or
+ * directory. Methods reject; they never throw synchronously (the contract suite checks).
  */
 export interface CredentialStore {
   /** Reads a user's credentials and their version; `undefined` when none are stored. */
   get(userId: string): Promise<VersionedCredentials | undefined>;
   /** Writes a user's credentials and resolves the new version. See {@link PutOptions}. */
   put(userId: string, credentials: StoredCredentials, options?: PutOptions): Promise<string>;
-  /** Removes a user's credentials. Resolves `true` if something was removed; idempotent. */
+  /**
+   * Removes a user's credentials. Resolves `true` if something was removed, `false` if nothing was
+   * stored (idempotent); see {@link DeleteOptions.ifVersion} for the conditional form.
+   */
   delete(userId: string, options?: DeleteOptions): Promise<boolean>;
   /** Every user id with a stored record, in no particular order. Never reads record contents. */
   list(): AsyncIterable<string>;
@@ -55,7 +60,7 @@ export type StoreOperationOutcome = 'ok' | 'miss' | 'conflict' | 'error';
 
 /** One store operation, as reported to monitoring. Carries no token and no record content. */
 export interface StoreOperationEvent {
-  /** Which kind of store: `memory`, `file`, `s3`, `encrypted`, `cached` or a custom name. */
+  /** Which kind of store: `memory`, `file`, `s3`, `encrypted` or a custom name. */
   store: string;
   operation: StoreOperation;
   /** The normalised user id, for per-user operations. */

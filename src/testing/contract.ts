@@ -14,7 +14,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredCredentials } from '../credentials.js';
-import { ConflictError, InvalidInputError } from '../errors.js';
+import {
+  ConflictError,
+  CorruptCredentialsError,
+  InvalidInputError,
+  isCredentialError,
+  StorageUnavailableError,
+} from '../errors.js';
 import type { CredentialStore } from '../stores/types.js';
 
 /** Options of {@link describeCredentialStoreContract}. */
@@ -25,6 +31,39 @@ export interface CredentialStoreContractOptions {
   disposeStore?: (store: CredentialStore) => void | Promise<void>;
   /** How many writers race in the concurrency tests. Default 20. */
   concurrency?: number;
+  /**
+   * Optional: damages the stored record of `userId` in `store`'s backend (invalid JSON, a field of
+   * the wrong type), so the suite can check that `get` rejects with `CorruptCredentialsError` naming
+   * the user while other users stay readable. Without it, that case is skipped (and says why).
+   */
+  corruptRecord?: (store: CredentialStore, userId: string) => Promise<void>;
+  /**
+   * Optional: a store whose backend is down (a closed port, a stopped server), so the suite can check
+   * that every method rejects with `StorageUnavailableError` and none pretends nothing is stored.
+   */
+  createUnavailableStore?: () => CredentialStore | Promise<CredentialStore>;
+  /** Registers the adapter's own tests in the same `describe`, with a store opener. */
+  additionalTests?: (context: { open: () => Promise<CredentialStore> }) => void;
+}
+
+/**
+ * Calls a store method and returns its promise; a method that throws synchronously fails the test
+ * with a message saying so (callers `await` or `.catch` a store's result: a synchronous throw escapes
+ * them).
+ */
+function settle<T>(method: string, call: () => Promise<T>): Promise<T> {
+  let result: Promise<T>;
+  try {
+    result = call();
+  } catch (error) {
+    throw new Error(
+      `store.${method} threw synchronously (${error instanceof Error ? error.name : typeof error}) instead of returning a rejected promise`,
+    );
+  }
+  if (!(result instanceof Promise) && typeof (result as { then?: unknown })?.then !== 'function') {
+    throw new Error(`store.${method} did not return a promise`);
+  }
+  return result;
 }
 
 let sequence = 0;
@@ -263,11 +302,18 @@ export function describeCredentialStoreContract(name: string, options: Credentia
         `${'x'.repeat(250)}@example.com`,
       ];
       for (const userId of hostile) {
-        await expect(store.get(userId), userId).rejects.toBeInstanceOf(InvalidInputError);
-        await expect(store.put(userId, sampleCredentials('x@example.com')), userId).rejects.toBeInstanceOf(
-          InvalidInputError,
-        );
-        await expect(store.delete(userId), userId).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(
+          settle('get', () => store.get(userId)),
+          userId,
+        ).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(
+          settle('put', () => store.put(userId, sampleCredentials('x@example.com'))),
+          userId,
+        ).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(
+          settle('delete', () => store.delete(userId)),
+          userId,
+        ).rejects.toBeInstanceOf(InvalidInputError);
       }
       expect(await collect(store.list())).toEqual([]);
     });
@@ -278,8 +324,62 @@ export function describeCredentialStoreContract(name: string, options: Credentia
         store.put('owner@example.com', sampleCredentials('other@example.com')),
       ).rejects.toBeInstanceOf(InvalidInputError);
       const broken = { ...sampleCredentials('owner@example.com'), expiresAt: Number.NaN };
-      await expect(store.put('owner@example.com', broken)).rejects.toBeInstanceOf(InvalidInputError);
+      await expect(settle('put', () => store.put('owner@example.com', broken))).rejects.toBeInstanceOf(
+        InvalidInputError,
+      );
       expect(await store.get('owner@example.com')).toBeUndefined();
     });
+
+    it('delete: a missing record is false whatever ifVersion says; another version is a ConflictError', async () => {
+      const store = await open();
+      expect(
+        await settle('delete', () => store.delete('ghost@example.com', { ifVersion: 'any-version' })),
+      ).toBe(false);
+      const first = await store.put('kept@example.com', sampleCredentials('kept@example.com'));
+      await store.put('kept@example.com', sampleCredentials('kept@example.com'));
+      await expect(
+        settle('delete', () => store.delete('kept@example.com', { ifVersion: first })),
+      ).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.get('kept@example.com')).toBeDefined();
+    });
+
+    it.skipIf(options.corruptRecord === undefined)(
+      `reports a damaged record as CorruptCredentialsError naming the user; others stay readable${options.corruptRecord ? '' : ' (skipped: no corruptRecord hook)'}`,
+      async () => {
+        const store = await open();
+        const good = sampleCredentials('good@example.com');
+        await store.put(good.userId, good);
+        await store.put('damaged@example.com', sampleCredentials('damaged@example.com'));
+        await options.corruptRecord!(store, 'damaged@example.com');
+        const error = await settle('get', () => store.get('damaged@example.com')).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CorruptCredentialsError);
+        expect((error as CorruptCredentialsError).userId).toBe('damaged@example.com');
+        expect(String((error as Error).message)).not.toContain('test-refresh');
+        expect((await store.get(good.userId))?.credentials).toEqual(good);
+        expect(await collect(store.list())).toEqual(['damaged@example.com', 'good@example.com']);
+      },
+    );
+
+    it.skipIf(options.createUnavailableStore === undefined)(
+      `rejects with StorageUnavailableError when its backend is down, never "nothing stored"${options.createUnavailableStore ? '' : ' (skipped: no createUnavailableStore hook)'}`,
+      async () => {
+        const store = await options.createUnavailableStore!();
+        created.push(store);
+        const outcomes = await Promise.allSettled([
+          settle('get', () => store.get('down@example.com')),
+          settle('put', () => store.put('down@example.com', sampleCredentials('down@example.com'))),
+          settle('delete', () => store.delete('down@example.com')),
+          collect(store.list()),
+        ]);
+        for (const outcome of outcomes) {
+          expect(outcome.status).toBe('rejected');
+          const reason = (outcome as PromiseRejectedResult).reason;
+          expect(isCredentialError(reason, 'STORAGE_UNAVAILABLE'), String(reason)).toBe(true);
+          expect(reason).toBeInstanceOf(StorageUnavailableError);
+        }
+      },
+    );
+
+    options.additionalTests?.({ open });
   });
 }

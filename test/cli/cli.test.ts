@@ -357,6 +357,23 @@ describe('mcp-oauth-credentials CLI', () => {
     expect((await readdir(target)).filter((name) => name.endsWith('.json'))).toHaveLength(4);
   });
 
+  it('exits 3 for a directory that does not exist (a typo is not an empty store), writing no backup', async () => {
+    const typo = join(dir.path, 'credentailsz');
+    const snapshot = join(dir.path, 'empty-backup.jsonl');
+    for (const args of [
+      ['list', '--store', typo],
+      ['show', 'alice@example.com', '--store', typo],
+      ['migrate', '--from', typo, '--to', join(dir.path, 'elsewhere')],
+      ['rotate-key', '--store', `encrypted+${typo}`],
+      ['export', '--store', typo, '--to', snapshot],
+    ]) {
+      const result = await cli(args, KEY_A);
+      expect(result.code, args.join(' ')).toBe(EXIT.unavailable);
+      expect(result.stderr, args.join(' ')).toContain('does not exist');
+    }
+    await expect(readFile(snapshot)).rejects.toThrow();
+  });
+
   it('exits 3 when the store cannot be reached, and 2 for a snapshot that is not one', async () => {
     const unreachable = await cli([
       'list',

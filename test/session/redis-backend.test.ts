@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { AccessDeniedError, InvalidTokenError, StorageUnavailableError } from '../../src/index.js';
 import { RedisSessionBackend } from '../../src/redis/index.js';
 import { OAuth21SessionStore } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
+import { redisServerBinary, startRedisServer } from '../support/redis-server.js';
 
 const redisUrl = inject('redisUrl');
 const VERIFIER = 'v'.repeat(43);
@@ -139,3 +141,31 @@ describe('RedisSessionBackend when Redis is down', () => {
     client.disconnect();
   });
 });
+
+describe.skipIf(!redisServerBinary())(
+  `RedisSessionBackend errors keep no command arguments${redisServerBinary() ? '' : ' (skipped: redis-server is not installed)'}`,
+  () => {
+    it('a refused write (OOM) keeps neither the stored JSON nor the key in its cause, even with showHidden', async () => {
+      // A dedicated server: the shared one must not be starved of memory.
+      const server = (await startRedisServer())!;
+      const client = new Redis(server.url, { maxRetriesPerRequest: 0 });
+      try {
+        await client.config('SET', 'maxmemory', '1');
+        await client.config('SET', 'maxmemory-policy', 'noeviction');
+        const backend = new RedisSessionBackend({ client });
+        const secret = `${'v'.repeat(43)}SECRETVERIFIER`;
+        const error = await backend
+          .set('state', 'state-key-hash', { codeVerifier: secret }, { ttlMs: 60_000 })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(StorageUnavailableError);
+        const dump = inspect(error, { showHidden: true, depth: 10 });
+        expect(dump).toContain('OOM');
+        expect(dump).not.toContain('SECRETVERIFIER');
+        expect(dump).not.toContain('state-key-hash');
+      } finally {
+        client.disconnect();
+        await server.stop();
+      }
+    });
+  },
+);

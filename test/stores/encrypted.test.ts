@@ -26,6 +26,14 @@ const K2 = key('2026-11');
 describeCredentialStoreContract('EncryptedCredentialStore over memory', {
   createStore: () =>
     new EncryptedCredentialStore(new MemoryCredentialStore(), { keyring: new Keyring([K1]) }),
+  corruptRecord: async (store, userId) => {
+    // A tampered envelope: one byte of the sealed refresh token flipped.
+    const inner = (store as EncryptedCredentialStore).inner;
+    const entry = (await inner.get(userId))!;
+    const sealed = entry.credentials.refreshToken!;
+    const flipped = `${sealed.slice(0, -2)}${sealed.at(-2) === 'A' ? 'B' : 'A'}${sealed.at(-1)}`;
+    await inner.put(userId, { ...entry.credentials, refreshToken: flipped });
+  },
 });
 const fileDirs = new Map<object, () => Promise<void>>();
 describeCredentialStoreContract('EncryptedCredentialStore over files', {
@@ -184,6 +192,56 @@ describe('EncryptedCredentialStore', () => {
     await migrating.put(record.userId, read!.credentials, { ifVersion: read!.version });
     expect(isSealed((await inner.get(record.userId))!.credentials.refreshToken)).toBe(true);
     expect(await migrating.rotateRecord(record.userId)).toBe('current');
+  });
+
+  it('round-trips a record with no secret (a sealed marker says it is ours), over memory and files', async () => {
+    const dir = await makeTempDir();
+    try {
+      for (const inner of [new MemoryCredentialStore(), new FileCredentialStore({ directory: dir.path })]) {
+        const store = new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) });
+        const bare: StoredCredentials = {
+          userId: 'bare@example.com',
+          accessToken: '',
+          scopes: ['openid'],
+          tokenType: 'Bearer',
+        };
+        await store.put(bare.userId, bare);
+        expect((await store.get(bare.userId))?.credentials).toEqual(bare);
+        const raw = (await inner.get(bare.userId))!;
+        expect(isSealed(raw.credentials.extra?.mcpoc_sealed)).toBe(true);
+        // The marker is bound to its user and metadata: moved or edited, it does not open.
+        const moved = { ...raw.credentials, userId: 'thief@example.com' };
+        await inner.put('thief@example.com', moved);
+        await expectCorrupt(store.get('thief@example.com'), 'thief@example.com');
+        await inner.put(bare.userId, { ...raw.credentials, scopes: ['openid', 'admin'] });
+        await expectCorrupt(store.get(bare.userId), bare.userId);
+        // Stripped of its marker, it is plaintext: refused without acceptPlaintext.
+        const { mcpoc_sealed: _marker, ...extra } = raw.credentials.extra!;
+        await inner.put(bare.userId, { ...raw.credentials, extra });
+        await expectCorrupt(store.get(bare.userId), bare.userId);
+        // A plaintext secret planted next to the marker is a mix: refused.
+        await inner.put(bare.userId, { ...raw.credentials, refreshToken: '1//planted' });
+        await expectCorrupt(store.get(bare.userId), bare.userId);
+      }
+    } finally {
+      await dir.dispose();
+    }
+  });
+
+  it('with acceptPlaintext, warns on every plaintext read', async () => {
+    const inner = new MemoryCredentialStore();
+    const record = sampleCredentials('plain@example.com');
+    await inner.put(record.userId, record);
+    const warnings: string[] = [];
+    const log = (_fields: Record<string, unknown>, message?: string) => warnings.push(message ?? '');
+    const store = new EncryptedCredentialStore(inner, {
+      keyring: new Keyring([K1]),
+      acceptPlaintext: true,
+      logger: { debug: () => {}, info: () => {}, warn: log, error: () => {} },
+    });
+    await store.get(record.userId);
+    await store.get(record.userId);
+    expect(warnings.filter((message) => message.includes('plaintext'))).toHaveLength(2);
   });
 
   it('keeps the file store format: sealed values sit in the Python fields', async () => {

@@ -17,11 +17,23 @@ const disposers = new Map<object, () => Promise<void>>();
 describeCredentialStoreContract('FileCredentialStore', {
   createStore: async () => {
     const dir = await makeTempDir();
-    const store = new FileCredentialStore({ directory: join(dir.path, 'credentials') });
+    const store = new FileCredentialStore({
+      directory: join(dir.path, 'credentials'),
+      createDirectory: true,
+    });
     disposers.set(store, dir.dispose);
     return store;
   },
   disposeStore: async (store) => disposers.get(store)?.(),
+  corruptRecord: async (store, userId) => {
+    await writeFile(
+      join((store as FileCredentialStore).directory, `${userId}.json`),
+      '{"token": "ya29.half',
+      {
+        mode: 0o600,
+      },
+    );
+  },
 });
 
 const FIXTURES = new URL('../fixtures/google_workspace_mcp/', import.meta.url);
@@ -160,21 +172,16 @@ describe('FileCredentialStore', () => {
     ]);
   });
 
-  it('skips files that are not credentials when listing', async () => {
-    await mkdir(directory, { recursive: true });
-    for (const name of [
-      'oauth_states.json',
-      '.oauth_states.json',
-      'notes.txt',
-      'no-at-sign.json',
-      'UPPER@example.com.json',
-    ]) {
+  it('skips files that are not credentials when listing, and reports the .json ones that name no user', async () => {
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+    for (const name of ['oauth_states.json', '.oauth_states.json', 'notes.txt', 'no-at-sign.json']) {
       await writeFile(join(directory, name), '{}');
     }
     await mkdir(join(directory, 'subdir@example.com.json.d'));
     const store = new FileCredentialStore({ directory });
     await store.put('real@example.com', sampleCredentials('real@example.com'));
     expect(await collect(store.list())).toEqual(['real@example.com']);
+    expect(await store.unmappedFiles()).toEqual(['no-at-sign.json', 'oauth_states.json']);
   });
 
   it('refuses a symlink in place of a credentials file, for reads and writes', async () => {
@@ -268,7 +275,9 @@ describe('FileCredentialStore', () => {
     // A killed writer may leave its own temporary file (0600, ignored by list), its lock, or (killed
     // while taking over a dead writer's lock) that lock renamed aside; none holds a mix, none is read.
     for (const name of leftovers) {
-      expect(name).toMatch(/^\.crash-[abc]@example\.com\.json\.(\d+\.tmp|lock|lock\.[0-9a-f]{12}\.stale)$/);
+      expect(name).toMatch(
+        /^\.crash-[abc]@example\.com\.json\.([0-9a-f]{12}\.tmp|lock|lock\.[0-9a-f]{12}\.stale)$/,
+      );
     }
   }, 120_000);
 });

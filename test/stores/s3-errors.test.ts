@@ -28,6 +28,8 @@ import {
   ConflictError,
   CorruptCredentialsError,
   type CredentialError,
+  SanitisedCause,
+  StorageForbiddenError,
   StorageUnavailableError,
 } from '../../src/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
@@ -145,14 +147,17 @@ describe('S3CredentialStore requests (aws-sdk-client-mock)', () => {
     ['412 PreconditionFailed', serviceError('PreconditionFailed', 412)],
     ['409 ConditionalRequestConflict', serviceError('ConditionalRequestConflict', 409)],
     ['404 NoSuchKey on If-Match', new NoSuchKey({ $metadata: { httpStatusCode: 404 }, message: 'gone' })],
-  ])('maps %s on a conditional put to ConflictError, keeping the cause', async (_label, failure) => {
+  ])('maps %s on a conditional put to ConflictError, keeping a sanitised cause', async (_label, failure) => {
     s3.on(PutObjectCommand).rejects(failure);
     const store = new S3CredentialStore({ client, location: 's3://bucket/' });
     const error = await store
       .put(USER, sampleCredentials(USER), { ifVersion: '"v1"' })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConflictError);
-    expect((error as Error).cause).toBe(failure);
+    expect((error as Error).cause).toMatchObject({
+      name: failure.name,
+      status: failure.$metadata.httpStatusCode,
+    });
   });
 
   it('maps a 412 on a conditional delete to ConflictError', async () => {
@@ -167,7 +172,7 @@ describe('S3CredentialStore requests (aws-sdk-client-mock)', () => {
     ['delete', DeleteObjectCommand, 's3:DeleteObject'],
     ['list', ListObjectsV2Command, 's3:ListBucket'],
   ] as const)(
-    'maps AccessDenied on %s to AccessDeniedError naming the IAM action',
+    'maps AccessDenied on %s to StorageForbiddenError naming the IAM action (not an access decision)',
     async (operation, Command, action) => {
       // The store sends one kind of command per operation; reject whichever it is.
       s3.on(Command as typeof GetObjectCommand).rejects(serviceError('AccessDenied', 403, 'Access Denied'));
@@ -183,10 +188,11 @@ describe('S3CredentialStore requests (aws-sdk-client-mock)', () => {
         },
       }[operation];
       const error = await run().catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(AccessDeniedError);
-      expect((error as AccessDeniedError).hint).toContain(action);
-      expect((error as AccessDeniedError).hint).toContain('s3://bucket/creds/');
-      expect((error as Error).cause).toBeInstanceOf(S3ServiceException);
+      expect(error).toBeInstanceOf(StorageForbiddenError);
+      expect(error).not.toBeInstanceOf(AccessDeniedError);
+      expect((error as StorageForbiddenError).hint).toContain(action);
+      expect((error as StorageForbiddenError).hint).toContain('s3://bucket/creds/');
+      expect((error as Error).cause).toMatchObject({ name: 'AccessDenied', status: 403 });
     },
   );
 
@@ -199,7 +205,7 @@ describe('S3CredentialStore requests (aws-sdk-client-mock)', () => {
     });
     const error = (await store
       .put(USER, sampleCredentials(USER))
-      .catch((e: unknown) => e)) as AccessDeniedError;
+      .catch((e: unknown) => e)) as StorageForbiddenError;
     expect(error.hint).toContain('kms:GenerateDataKey');
   });
 
@@ -223,13 +229,58 @@ describe('S3CredentialStore requests (aws-sdk-client-mock)', () => {
     ],
     ['InvalidAccessKeyId', serviceError('InvalidAccessKeyId', 403), ConfigurationError],
     ['ExpiredToken', serviceError('ExpiredToken', 400), ConfigurationError],
-  ])('maps %s to a typed error with the cause kept', async (_label, failure, Expected) => {
-    s3.on(GetObjectCommand).rejects(failure);
+  ])(
+    'maps %s to a typed error with a sanitised cause (name, code, status, message)',
+    async (_label, failure, Expected) => {
+      s3.on(GetObjectCommand).rejects(failure);
+      const store = new S3CredentialStore({ client, location: 's3://bucket/' });
+      const error = await store.get(USER).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(Expected);
+      expect((error as Error).cause).toBeInstanceOf(SanitisedCause);
+      expect((error as Error).cause).toMatchObject({ name: failure.name, message: failure.message });
+      expect((error as CredentialError).userId).toBe(USER);
+    },
+  );
+
+  it('keeps no signed request in the cause, even with inspect({ showHidden: true })', async () => {
+    const signed = Object.assign(serviceError('AccessDenied', 403, 'Access Denied'), {
+      $response: {
+        statusCode: 403,
+        headers: {
+          authorization:
+            'AWS4-HMAC-SHA256 Credential=AKIDLEAKEDKEY123/20261127/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=deadbeefcafebabe0123456789',
+          'x-amz-security-token': 'FwoGZXIvYXdzELEAKEDSESSIONTOKEN',
+        },
+      },
+      request: { body: '{"refresh_token":"1//leaked-refresh-token"}' },
+    });
+    s3.on(PutObjectCommand).rejects(signed);
     const store = new S3CredentialStore({ client, location: 's3://bucket/' });
-    const error = await store.get(USER).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Expected);
-    expect((error as Error).cause).toBe(failure);
-    expect((error as CredentialError).userId).toBe(USER);
+    const error = await store.put(USER, sampleCredentials(USER)).catch((e: unknown) => e);
+    const dump = inspect(error, { showHidden: true, depth: 10 });
+    for (const secret of [
+      'AKIDLEAKEDKEY123',
+      'deadbeefcafebabe',
+      'LEAKEDSESSIONTOKEN',
+      'leaked-refresh-token',
+    ]) {
+      expect(dump).not.toContain(secret);
+    }
+  });
+
+  it('reports a missing region as ConfigurationError with the fix, not as an outage', async () => {
+    const saved = { region: process.env.AWS_REGION, fallback: process.env.AWS_DEFAULT_REGION };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    try {
+      const store = new S3CredentialStore({ location: 's3://bucket/', credentials: S3_TEST_CREDENTIALS });
+      const error = await store.get(USER).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).hint).toContain('AWS_REGION');
+    } finally {
+      if (saved.region !== undefined) process.env.AWS_REGION = saved.region;
+      if (saved.fallback !== undefined) process.env.AWS_DEFAULT_REGION = saved.fallback;
+    }
   });
 
   it('reports an unparsable or oversized object as CorruptCredentialsError', async () => {

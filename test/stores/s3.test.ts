@@ -21,6 +21,26 @@ import { makeTempDir } from '../support/temp-dir.js';
 
 describeCredentialStoreContract('S3CredentialStore (fauxqs endpoint)', {
   createStore: async () => (await freshS3Store()).store,
+  corruptRecord: async (store, userId) => {
+    const s3 = store as S3CredentialStore;
+    await testS3Client(s3Endpoint()).send(
+      new PutObjectCommand({
+        Bucket: s3.bucket,
+        Key: s3.keyFor(userId),
+        Body: '{"token": 42, "scopes": "no"',
+      }),
+    );
+  },
+  createUnavailableStore: () =>
+    new S3CredentialStore({
+      location: 's3://credentials-test/down/',
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: S3_TEST_CREDENTIALS,
+      maxAttempts: 1,
+      requestTimeoutMs: 1_000,
+    }),
 });
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
