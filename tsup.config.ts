@@ -11,6 +11,8 @@ const library = {
   redis: 'src/redis/index.ts',
   express: 'src/express/index.ts',
   'sdk-v1': 'src/sdk-v1/index.ts',
+  'sdk-v2': 'src/sdk-v2/index.ts',
+  hono: 'src/hono/index.ts',
 };
 
 const shared: Options = {

@@ -20,6 +20,8 @@ export default defineConfig({
       { find: /^mcp-oauth-credentials\/manager$/, replacement: src('manager/index.ts') },
       { find: /^mcp-oauth-credentials\/session$/, replacement: src('session/index.ts') },
       { find: /^mcp-oauth-credentials\/sdk-v1$/, replacement: src('sdk-v1/index.ts') },
+      { find: /^mcp-oauth-credentials\/sdk-v2$/, replacement: src('sdk-v2/index.ts') },
+      { find: /^mcp-oauth-credentials\/hono$/, replacement: src('hono/index.ts') },
       { find: /^mcp-oauth-credentials\/redis$/, replacement: src('redis/index.ts') },
       { find: /^mcp-oauth-credentials\/express$/, replacement: src('express/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },

@@ -41,13 +41,15 @@ describe('package boundaries: what each entry point loads', () => {
     expect(loadedPeers('src/http/index.ts')).toEqual([]);
   });
 
-  it('the Express adapter loads neither express nor an MCP SDK at import', () => {
+  it('the Express and Hono adapters load no framework and no MCP SDK at import', () => {
     expect(loadedPeers('src/express/index.ts')).toEqual([]);
+    expect(loadedPeers('src/hono/index.ts')).toEqual([]);
   });
 
   it('the manager loads google-auth-library, the s3 store the AWS SDK, sdk-v1 the MCP SDK (so the checks above can fail)', () => {
     expect(loadedPeers('src/manager/index.ts')).toEqual(['google-auth-library']);
     expect(loadedPeers('src/s3/index.ts')).toEqual(['the AWS SDK']);
     expect(loadedPeers('src/sdk-v1/index.ts')).toEqual(['an MCP SDK']);
+    expect(loadedPeers('src/sdk-v2/index.ts')).toEqual(['an MCP SDK']);
   });
 });

@@ -8,18 +8,7 @@ import { MemoryCredentialStore } from 'mcp-oauth-credentials';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSignIn, startSignIn } from '../support/browser.js';
 import { type GoogleLikeProvider, startGoogleLikeProvider } from '../support/google-like-provider.js';
-import { runDemo } from './demo.js';
 import { type ExampleServer, startExampleServer } from './server.js';
-
-describe('npm run demo scenario', () => {
-  for (const store of ['file', 's3'] as const) {
-    it(`passes every step with the ${store} store`, async () => {
-      const steps = await runDemo({ store, report: () => {} });
-      expect(steps.filter((step) => !step.ok)).toEqual([]);
-      expect(steps).toHaveLength(8);
-    }, 60_000);
-  }
-});
 
 describe('example server security', () => {
   let provider: GoogleLikeProvider;

@@ -34,11 +34,21 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
   /** The user's browser. */
   readonly browser = new TestBrowser();
 
+  /**
+   * @param clientMetadataUrl an `https` URL serving this client's metadata document: the client then
+   *   identifies itself by that URL (Client ID Metadata Document) when the server supports it.
+   */
   constructor(
     readonly name: string,
     redirectUrl = 'http://127.0.0.1:43210/callback',
+    readonly clientMetadataUrl?: string,
   ) {
     this.redirectUrl = redirectUrl;
+  }
+
+  /** The metadata document this client would serve at `clientMetadataUrl`. */
+  metadataDocument(): Record<string, unknown> {
+    return { client_id: this.clientMetadataUrl, ...this.clientMetadata };
   }
 
   get clientMetadata(): OAuthClientMetadata {
@@ -63,6 +73,14 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
   saveTokens(tokens: OAuthTokens) {
     this.#tokens = tokens;
     this.savedTokens.push(tokens);
+  }
+  /** Discovery state kept with the code verifier (SDK v2 checks the callback against it). */
+  #discovery: unknown;
+  saveDiscoveryState(state: unknown) {
+    this.#discovery = state;
+  }
+  discoveryState() {
+    return this.#discovery as never;
   }
   saveCodeVerifier(verifier: string) {
     this.#verifier = verifier;

@@ -7,12 +7,19 @@
  */
 import { InvalidInputError } from '../errors.js';
 import { problemResponse } from '../http/responses.js';
-import { createSignInHandlers, type SignInHandlersOptions } from '../http/sign-in-handlers.js';
+import {
+  createSignInHandlers,
+  type SignInHandlers,
+  type SignInHandlersOptions,
+} from '../http/sign-in-handlers.js';
 import type { ExpressHandler, ExpressRequest } from './types.js';
 import { expressHandler } from './web.js';
 
-/** Options of {@link createAuthHandlers}: those of the web-standard `createSignInHandlers`. */
-export type AuthHandlersOptions = SignInHandlersOptions;
+/**
+ * Options of {@link createAuthHandlers}: those of the web-standard `createSignInHandlers`, or
+ * `{ handlers }` built with it already (to share them with another adapter).
+ */
+export type AuthHandlersOptions = SignInHandlersOptions | { handlers: SignInHandlers };
 
 /** The handlers {@link createAuthHandlers} returns. */
 export interface AuthHandlers {
@@ -45,7 +52,7 @@ export function authenticatedUser(req: Pick<ExpressRequest, 'auth'>): string | u
  * ```
  */
 export function createAuthHandlers(options: AuthHandlersOptions): AuthHandlers {
-  const handlers = createSignInHandlers(options);
+  const handlers = 'handlers' in options ? options.handlers : createSignInHandlers(options);
   const forUser = (handler: (request: globalThis.Request, user: { userId: string }) => Promise<Response>) =>
     expressHandler(async (request, _context, req) => {
       const userId = authenticatedUser(req);

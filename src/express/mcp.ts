@@ -7,6 +7,7 @@
  */
 import {
   createMcpSessionGuard as createCoreGuard,
+  type McpSessionGuardCore,
   type McpSessionGuardOptions,
 } from '../http/mcp-session-guard.js';
 import type { ExpressHandler, ExpressRequest } from './types.js';
@@ -31,9 +32,11 @@ export interface McpSessionGuard {
   unbind(sessionId: string): Promise<void>;
 }
 
-/** Builds the MCP session guard for Express. */
-export function createMcpSessionGuard(options: McpSessionGuardOptions): McpSessionGuard {
-  const guard = createCoreGuard(options);
+/** Builds the MCP session guard for Express (from options, or around a core guard already built). */
+export function createMcpSessionGuard(
+  options: McpSessionGuardOptions | { guard: McpSessionGuardCore },
+): McpSessionGuard {
+  const guard = 'guard' in options ? options.guard : createCoreGuard(options);
   return {
     middleware(req, res, next) {
       const header = req.headers['mcp-session-id'];

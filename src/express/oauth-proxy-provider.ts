@@ -21,7 +21,7 @@ import { expressHandler, sendWebResponse } from './web.js';
  * A client as the MCP SDK v1 router sees it (`OAuthClientInformationFull`), declared structurally
  * so these declarations need no MCP SDK.
  */
-export type SdkV1Client = Omit<ClientRecord, 'firstSeenAt' | 'lastTokenAt'>;
+export type SdkV1Client = Omit<ClientRecord, 'firstSeenAt' | 'lastTokenAt' | 'clientSecretHash'>;
 
 /** The SDK v1 `AuthorizationParams` (structurally). */
 export interface SdkV1AuthorizationParams {
@@ -62,7 +62,7 @@ async function sdkErrors<T>(work: () => Promise<T>): Promise<T> {
 }
 
 function asSdkClient(record: ClientRecord): SdkV1Client {
-  const { firstSeenAt: _seen, lastTokenAt: _used, ...client } = record;
+  const { firstSeenAt: _seen, lastTokenAt: _used, clientSecretHash: _hash, ...client } = record;
   return client;
 }
 
@@ -93,33 +93,42 @@ export class GoogleOAuthProxyProvider {
   readonly googleCallbackHandler: ExpressHandler;
   readonly #clientsStore: SdkV1ClientsStore;
 
-  constructor(options: GoogleOAuthProxyProviderOptions) {
-    const callback = new URL(options.googleCallbackUrl);
-    const issuer = new URL(String(options.issuerUrl ?? `${callback.origin}/`));
-    const basePath = issuer.pathname.replace(/\/$/, '');
-    if (!callback.pathname.startsWith(`${basePath}/`)) {
-      throw new TypeError('googleCallbackUrl must lie below issuerUrl');
+  constructor(options: GoogleOAuthProxyProviderOptions | { server: McpAuthorizationServer }) {
+    if ('server' in options) {
+      this.server = options.server;
+    } else {
+      const callback = new URL(options.googleCallbackUrl);
+      const issuer = new URL(String(options.issuerUrl ?? `${callback.origin}/`));
+      const basePath = issuer.pathname.replace(/\/$/, '');
+      if (!callback.pathname.startsWith(`${basePath}/`)) {
+        throw new TypeError('googleCallbackUrl must lie below issuerUrl');
+      }
+      const { googleCallbackUrl: _url, issuerUrl: _issuer, ...rest } = options;
+      this.server = new McpAuthorizationServer({
+        ...rest,
+        issuerUrl: issuer,
+        googleCallbackPath: callback.pathname.slice(basePath.length),
+      });
     }
-    const { googleCallbackUrl: _url, issuerUrl: _issuer, ...rest } = options;
-    this.server = new McpAuthorizationServer({
-      ...rest,
-      issuerUrl: issuer,
-      googleCallbackPath: callback.pathname.slice(basePath.length),
-    });
     this.router = expressHandler((request, context) => this.server.handle(request, context));
     this.googleCallbackHandler = expressHandler((request) => this.server.googleCallback(request));
     const server = this.server;
     this.#clientsStore = {
       async getClient(clientId) {
-        const record = await server.clients.get(clientId);
+        const record = await sdkErrors(() => server.clients.get(clientId));
         return record && asSdkClient(record);
       },
       // The SDK's registration handler: our own validation and limits apply; clients are public.
       async registerClient(client) {
         const { client_id: _id, client_secret: _secret, client_id_issued_at: _at, ...metadata } = client;
-        return asSdkClient(await sdkErrors(() => server.clients.register(metadata)));
+        return asSdkClient(await sdkErrors(() => server.clients.register(metadata, { publicOnly: true })));
       },
     };
+  }
+
+  /** The provider (Express router and SDK v1 `OAuthServerProvider`) of a server built elsewhere. */
+  static wrap(server: McpAuthorizationServer): GoogleOAuthProxyProvider {
+    return new GoogleOAuthProxyProvider({ server });
   }
 
   /** Registrations, for the SDK's router. */

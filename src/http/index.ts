@@ -9,6 +9,13 @@ export type { SealingKeySource, ServerSecret } from '../internal/seal.js';
 export { MIN_SERVER_SECRET_LENGTH } from '../internal/seal.js';
 export type { McpAuthorizationServerPaths, Transaction } from '../mcp-auth/authorization-server.js';
 export { McpAuthorizationServer } from '../mcp-auth/authorization-server.js';
+export type { ClientMetadataOptions } from '../mcp-auth/client-metadata.js';
+export {
+  DEFAULT_CLIENT_METADATA_MAX_BYTES,
+  DEFAULT_CLIENT_METADATA_TIMEOUT_MS,
+  DEFAULT_CLIENT_METADATA_TTL_MS,
+  isPublicAddress,
+} from '../mcp-auth/client-metadata.js';
 export type { ClientRecord, TokenEndpointAuthMethod } from '../mcp-auth/clients.js';
 export type { OAuthErrorCode } from '../mcp-auth/oauth-error.js';
 export { OAuthFailure } from '../mcp-auth/oauth-error.js';
@@ -27,8 +34,12 @@ export {
   DEFAULT_TRANSACTION_TTL_MS,
 } from '../mcp-auth/options.js';
 export type { VerifiedAccess } from '../mcp-auth/token-families.js';
+export type { McpSessionGuardCore, McpSessionGuardOptions } from './mcp-session-guard.js';
+export { createMcpSessionGuard } from './mcp-session-guard.js';
 export type { RateLimit } from './rate-limit.js';
 export { DEFAULT_RATE_LIMIT_MAX_KEYS } from './rate-limit.js';
 export { HTTP_STATUS_BY_CODE } from './responses.js';
 export type { RequestContext, SignInHandlers, SignInHandlersOptions } from './sign-in-handlers.js';
 export { createSignInHandlers, DEFAULT_FLOW_TTL_MS, DEFAULT_SIGN_IN_RATE_LIMIT } from './sign-in-handlers.js';
+export type { ToolAuth, ToolAuthOptions, ToolRequestExtra, ToolUserContext } from './tool-auth.js';
+export { authInfoOf, createToolAuth, toolErrorMessage } from './tool-auth.js';

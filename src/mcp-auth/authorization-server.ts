@@ -23,6 +23,7 @@ import { htmlResponse, problemResponse, redirectResponse, tooManyRequests } from
 import type { RequestContext } from '../http/sign-in-handlers.js';
 import { Sealer } from '../internal/seal.js';
 import { randomToken } from '../secrets.js';
+import { ClientMetadataDocuments } from './client-metadata.js';
 import { type ClientRecord, ClientRegistry } from './clients.js';
 import { ConsentApprovals, consentPage } from './consent.js';
 import { TokenEndpoints } from './endpoints.js';
@@ -118,6 +119,15 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
       pendingTtlMs: o.pendingClientTtlMs,
       activeTtlMs: o.clientTtlMs,
       maxPending: o.maxPendingClients,
+      metadataDocuments:
+        o.clientMetadataDocuments === false
+          ? undefined
+          : new ClientMetadataDocuments(o.clientMetadataDocuments, {
+              backend: o.backend,
+              clock: o.clock,
+              logger: o.logger,
+              firstSeenTtlMs: o.clientTtlMs,
+            }),
     });
     this.#families = new TokenFamilies({
       backend: o.backend,
@@ -232,7 +242,13 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
       if (!decision.allowed) return tooManyRequests(request, decision.retryAfterSeconds);
     }
     const params = new URL(request.url).searchParams;
-    const client = await this.#clients.get(params.get('client_id'));
+    let client: ClientRecord | undefined;
+    try {
+      client = await this.#clients.get(params.get('client_id'));
+    } catch (error) {
+      if (error instanceof OAuthFailure) return this.#errorPage(400, 'Client refused', error.message);
+      throw error;
+    }
     if (!client)
       return this.#errorPage(
         400,

@@ -7,10 +7,13 @@
  *
  * @module
  */
+import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
-import { randomToken } from '../secrets.js';
+import { randomToken, sha256 } from '../secrets.js';
 import type { SessionBackend } from '../session/backend.js';
+import type { ClientMetadataDocuments } from './client-metadata.js';
+import { isClientMetadataUrl } from './client-metadata.js';
 import { OAuthFailure } from './oauth-error.js';
 
 /** Backend namespaces of the registry. */
@@ -41,6 +44,15 @@ export interface ClientRecord {
   firstSeenAt: number;
   /** When the client last obtained a token, epoch ms; undefined while pending. */
   lastTokenAt?: number;
+  /** SHA-256 of the client secret (confidential clients); the secret itself is never stored. */
+  clientSecretHash?: string;
+}
+
+/** A registration response: the record's metadata, and the secret once for confidential clients. */
+export interface RegisteredClient extends ClientRecord {
+  /** Shown once, in the registration response; only its hash is kept. */
+  client_secret?: string;
+  client_secret_expires_at?: number;
 }
 
 /** Limits and lifetimes of the registry. */
@@ -53,6 +65,8 @@ export interface ClientRegistryOptions {
   activeTtlMs: number;
   /** Most pending registrations kept in process (memory backend); the oldest go first. */
   maxPending: number;
+  /** Resolves `https` client ids (Client ID Metadata Documents); undefined turns them off. */
+  metadataDocuments?: ClientMetadataDocuments | undefined;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -133,28 +147,44 @@ export class ClientRegistry {
     options.backend.limitNamespace?.(NS.pending, options.maxPending);
   }
 
-  /** Registers a client (public: `token_endpoint_auth_method` `none`); resolves what to answer. */
-  async register(body: unknown): Promise<ClientRecord> {
+  /**
+   * Registers a client; resolves the registration response. A client asking for
+   * `client_secret_post` or `client_secret_basic` gets a secret, shown once (only its SHA-256 is
+   * kept); `publicOnly` registers every client as public (`none`).
+   */
+  async register(body: unknown, options: { publicOnly?: boolean } = {}): Promise<RegisteredClient> {
     const metadata = parseRegistration(body);
     const now = this.#options.clock.now();
+    const method = options.publicOnly ? 'none' : (metadata.token_endpoint_auth_method ?? 'none');
+    const secret = method === 'none' ? undefined : `mcpcs_${randomToken(32)}`;
     const record: ClientRecord = {
       ...stripUndefined(metadata),
       client_id: `mcpc_${randomToken(18)}`,
       grant_types: metadata.grant_types ?? ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'none',
+      token_endpoint_auth_method: method,
       client_id_issued_at: Math.floor(now / 1000),
       firstSeenAt: now,
+      ...(secret === undefined ? {} : { clientSecretHash: sha256(secret) }),
     };
     await this.#options.backend.set(NS.pending, record.client_id, record, {
       ttlMs: this.#options.pendingTtlMs,
     });
-    return record;
+    return secret === undefined ? record : { ...record, client_secret: secret, client_secret_expires_at: 0 };
   }
 
-  /** A registered client, pending or active; `undefined` when unknown or expired. */
+  /**
+   * A client: registered (pending or active), or described by its metadata document when the id is
+   * an `https` URL. `undefined` when unknown or expired; {@link OAuthFailure} `invalid_client` with
+   * the reason when a metadata document cannot be used.
+   */
   async get(clientId: unknown): Promise<ClientRecord | undefined> {
-    if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 256) return undefined;
+    if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > 2000) return undefined;
+    if (isClientMetadataUrl(clientId)) {
+      if (this.#options.metadataDocuments === undefined) return undefined;
+      return this.#options.metadataDocuments.resolve(clientId);
+    }
+    if (clientId.length > 256) return undefined;
     return (
       (await this.#options.backend.get<ClientRecord>(NS.active, clientId)) ??
       (await this.#options.backend.get<ClientRecord>(NS.pending, clientId))
@@ -162,10 +192,56 @@ export class ClientRegistry {
   }
 
   /**
+   * Authenticates the client of a token or revocation request (RFC 6749 §2.3): `none` (the
+   * `client_id` parameter), `client_secret_post` or `client_secret_basic`, as the client registered.
+   * Secrets are compared as SHA-256 digests in constant time.
+   *
+   * @throws OAuthFailure `invalid_client` (401) or `invalid_request`.
+   */
+  async authenticate(request: Request, fields: Record<string, string>): Promise<ClientRecord> {
+    const header = request.headers.get('authorization');
+    let clientId = fields.client_id;
+    let secret = fields.client_secret;
+    let method: TokenEndpointAuthMethod = secret === undefined ? 'none' : 'client_secret_post';
+    if (header !== null && /^basic /i.test(header)) {
+      if (secret !== undefined)
+        throw new OAuthFailure('invalid_request', 'use one client authentication method');
+      const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) throw new OAuthFailure('invalid_client', 'malformed Basic credentials');
+      let basicId: string;
+      try {
+        basicId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+        secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+      } catch {
+        throw new OAuthFailure('invalid_client', 'malformed Basic credentials');
+      }
+      if (clientId !== undefined && clientId !== basicId) {
+        throw new OAuthFailure('invalid_request', 'client_id does not match the Basic credentials');
+      }
+      clientId = basicId;
+      method = 'client_secret_basic';
+    }
+    const client = await this.get(clientId);
+    if (!client) throw new OAuthFailure('invalid_client', 'unknown client');
+    if (client.token_endpoint_auth_method !== method) {
+      throw new OAuthFailure(
+        'invalid_client',
+        `this client authenticates with ${client.token_endpoint_auth_method}`,
+      );
+    }
+    if (method !== 'none' && !secretMatches(secret ?? '', client.clientSecretHash)) {
+      throw new OAuthFailure('invalid_client', 'client authentication failed');
+    }
+    return client;
+  }
+
+  /**
    * Records that a client obtained a token: a pending registration becomes active (out of reach of a
    * registration flood) and an active one's lifetime slides (written at most once a day per client).
    */
   async markUsed(client: ClientRecord): Promise<void> {
+    if (isClientMetadataUrl(client.client_id)) return; // described by its document, not stored
     const now = this.#options.clock.now();
     if (client.lastTokenAt !== undefined && now - client.lastTokenAt < 24 * 60 * 60 * 1000) return;
     const active: ClientRecord = { ...client, lastTokenAt: now };
@@ -176,10 +252,17 @@ export class ClientRegistry {
   }
 }
 
-/** The registration response (RFC 7591 §3.2.1): the client's metadata, no bookkeeping. */
-export function registrationResponse(record: ClientRecord): Record<string, unknown> {
-  const { firstSeenAt: _seen, lastTokenAt: _used, ...response } = record;
+/** The registration response (RFC 7591 §3.2.1): the client's metadata (and new secret), no bookkeeping. */
+export function registrationResponse(record: RegisteredClient): Record<string, unknown> {
+  const { firstSeenAt: _seen, lastTokenAt: _used, clientSecretHash: _hash, ...response } = record;
   return response;
+}
+
+function secretMatches(presented: string, expectedHash: string | undefined): boolean {
+  if (expectedHash === undefined) return false;
+  const a = Buffer.from(sha256(presented), 'base64url');
+  const b = Buffer.from(expectedHash, 'base64url');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function stripUndefined<T extends object>(value: T): T {

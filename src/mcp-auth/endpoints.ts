@@ -73,8 +73,13 @@ export class TokenEndpoints {
     return jsonResponse(status, body, { headers: CORS });
   }
 
-  #failure(failure: OAuthFailure): Response {
-    return failure.toResponse({ headers: CORS });
+  #failure(failure: OAuthFailure, request?: Request): Response {
+    const headers = new Headers(CORS);
+    // RFC 6749 §5.2: a client that tried Basic authentication gets a Basic challenge with its 401.
+    if (failure.error === 'invalid_client' && /^basic /i.test(request?.headers.get('authorization') ?? '')) {
+      headers.set('www-authenticate', 'Basic realm="token"');
+    }
+    return failure.toResponse({ headers });
   }
 
   /** RFC 8414 authorization server metadata. */
@@ -90,8 +95,9 @@ export class TokenEndpoints {
       response_types_supported: ['code'],
       response_modes_supported: ['query'],
       grant_types_supported: ['authorization_code', 'refresh_token'],
-      token_endpoint_auth_methods_supported: ['none'],
-      revocation_endpoint_auth_methods_supported: ['none'],
+      token_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      revocation_endpoint_auth_methods_supported: ['none', 'client_secret_post', 'client_secret_basic'],
+      client_id_metadata_document_supported: o.clientMetadataDocuments !== false,
       code_challenge_methods_supported: ['S256'],
       scopes_supported: [...o.mcpScopes],
       authorization_response_iss_parameter_supported: true,
@@ -125,11 +131,9 @@ export class TokenEndpoints {
     return fields;
   }
 
-  /** The calling client (authentication method `none`: the `client_id` parameter names it). */
-  async #client(fields: Record<string, string>): Promise<ClientRecord> {
-    const client = await this.#clients.get(fields.client_id);
-    if (!client) throw new OAuthFailure('invalid_client', 'unknown client');
-    return client;
+  /** The calling client, authenticated as it registered (`none`, `client_secret_post`, `client_secret_basic`). */
+  #client(request: Request, fields: Record<string, string>): Promise<ClientRecord> {
+    return this.#clients.authenticate(request, fields);
   }
 
   /** POST token. */
@@ -140,7 +144,7 @@ export class TokenEndpoints {
     }
     try {
       const fields = await this.#form(request);
-      const client = await this.#client(fields);
+      const client = await this.#client(request, fields);
       const grantType = fields.grant_type;
       if (grantType === 'authorization_code')
         return this.#json(200, await this.#exchangeCode(client, fields));
@@ -150,7 +154,7 @@ export class TokenEndpoints {
         'grant_type must be authorization_code or refresh_token',
       );
     } catch (error) {
-      if (error instanceof OAuthFailure) return this.#failure(error);
+      if (error instanceof OAuthFailure) return this.#failure(error, request);
       throw error;
     }
   }
@@ -245,12 +249,12 @@ export class TokenEndpoints {
   async revoke(request: Request, _context: RequestContext): Promise<Response> {
     try {
       const fields = await this.#form(request);
-      const client = await this.#client(fields);
+      const client = await this.#client(request, fields);
       if (!fields.token) throw new OAuthFailure('invalid_request', 'token is required');
       await this.revokeFor(client.client_id, fields.token);
       return this.#json(200, {});
     } catch (error) {
-      if (error instanceof OAuthFailure) return this.#failure(error);
+      if (error instanceof OAuthFailure) return this.#failure(error, request);
       throw error;
     }
   }

@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import type { CredentialManager, SignInPolicy } from '../refresh/manager.js';
 import type { SessionBackend } from '../session/backend.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
+import type { ClientMetadataOptions } from './client-metadata.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -118,6 +119,12 @@ export interface McpAuthorizationServerOptions {
    * everywhere (through the manager). Default true.
    */
   fullSignOutOnRefreshTokenRevocation?: boolean;
+  /**
+   * Client ID Metadata Documents (an `https` URL as `client_id`, the MCP spec's preferred
+   * registration): fetch limits, cache, and the address guard. `false` turns them off (only dynamic
+   * registration). Default: on, with the limits of `ClientMetadataOptions`.
+   */
+  clientMetadataDocuments?: ClientMetadataOptions | false;
   /** Shown on the consent page and in protected-resource metadata. Default `this MCP server`. */
   resourceName?: string;
   /** Mark cookies `Secure` with the `__Host-` prefix. Default: true when the issuer is https. */
@@ -159,6 +166,7 @@ export interface ResolvedOptions {
     token: RateLimit | undefined;
   };
   fullSignOut: boolean;
+  clientMetadataDocuments: ClientMetadataOptions | false;
   resourceName: string;
   secureCookies: boolean;
   clock: Clock;
@@ -285,6 +293,7 @@ export function resolveOptions(options: McpAuthorizationServerOptions): Resolved
       token: limit(limits.token, undefined, 'token'),
     },
     fullSignOut: options.fullSignOutOnRefreshTokenRevocation ?? true,
+    clientMetadataDocuments: options.clientMetadataDocuments ?? {},
     resourceName: options.resourceName ?? 'this MCP server',
     secureCookies: options.secureCookies ?? issuerUrl.protocol === 'https:',
     clock: options.clock ?? systemClock,

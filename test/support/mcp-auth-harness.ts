@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   type ExampleServer,
-  type ExampleServerConfig,
+  type V1ServerConfig as ExampleServerConfig,
   startExampleServer,
 } from '../../examples/express/server.js';
 import {
