@@ -23,6 +23,8 @@ export default defineConfig({
       { find: /^mcp-oauth-credentials\/sdk-v2$/, replacement: src('sdk-v2/index.ts') },
       { find: /^mcp-oauth-credentials\/hono$/, replacement: src('hono/index.ts') },
       { find: /^mcp-oauth-credentials\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^mcp-oauth-credentials\/postgres$/, replacement: src('postgres/index.ts') },
+      { find: /^mcp-oauth-credentials\/dynamodb$/, replacement: src('dynamodb/index.ts') },
       { find: /^mcp-oauth-credentials\/express$/, replacement: src('express/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
       ...(googleAuthLibrary ? [{ find: /^google-auth-library$/, replacement: googleAuthLibrary }] : []),

@@ -1,13 +1,16 @@
 /**
  * 2. Single flight: 1,000 concurrent callers on one expired user make exactly one token request.
- * 3. Refresh storm: 10,000 users expiring at once, against the local provider with 20 ms latency.
+ * 3. Refresh storm: 10,000 users expiring at once, against the local provider with 20 ms latency, on
+ *    the memory store and on PostgreSQL.
  */
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { OAuth2Client } from 'google-auth-library';
-import { MemoryCredentialStore, type StoredCredentials } from 'mcp-oauth-credentials';
+import { type CredentialStore, MemoryCredentialStore, type StoredCredentials } from 'mcp-oauth-credentials';
 import { CredentialManager } from 'mcp-oauth-credentials/manager';
+import { PostgresCredentialStore } from 'mcp-oauth-credentials/postgres';
+import { startBenchPostgres } from './engines.js';
 import { fmt, median } from './lib.js';
 
 /** The provider in a child process, driven over IPC. */
@@ -101,36 +104,8 @@ export async function refreshBenchmarks(log: (line: string) => void): Promise<st
     const users = 10_000;
     const concurrency = 100;
     const latencyMs = 20;
-    const stormStore = new MemoryCredentialStore();
-    const refreshTokens = (await remote.call('issueGrants', 'storm', users)) as string[];
-    for (let i = 0; i < users; i++) {
-      const id = `storm${i}@example.com`;
-      await stormStore.put(id, {
-        userId: id,
-        accessToken: `ya29.old-${i}`,
-        refreshToken: refreshTokens[i]!,
-        expiresAt: Date.now() - 1,
-        scopes: ['openid', 'email'],
-        tokenType: 'Bearer',
-      });
-    }
-    const stormManager = new CredentialManager({
-      store: stormStore,
-      oauth: { clientId: info.clientId, clientSecret: info.clientSecret, endpoints: info.endpoints },
-      maxConcurrentRefreshes: concurrency,
-    });
     await remote.call('setTokenLatency', latencyMs);
-    await remote.call('resetCounters');
-    const started = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: users }, (_, i) => stormManager.getValidCredentials(`storm${i}@example.com`)),
-    );
-    const stormMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const counters = (await remote.call('counters')) as {
-      refreshRequests: number;
-      peakConcurrentTokenRequests: number;
-      refreshTokensUsed: string[];
-    };
+    const memoryStorm = await storm(remote, oauth, new MemoryCredentialStore(), 'storm', users, concurrency);
     // Baseline: the same number of refreshes made directly with google-auth-library (a new OAuth2Client
     // per refresh, as the manager does) at the same concurrency, with no store, cache or single flight.
     const baselineTokens = (await remote.call('issueGrants', 'baseline', users)) as string[];
@@ -151,14 +126,31 @@ export async function refreshBenchmarks(log: (line: string) => void): Promise<st
     );
     const baselineMs = Number(process.hrtime.bigint() - baselineStarted) / 1e6;
     const ideal = (users / concurrency) * latencyMs;
-    const used = new Set(counters.refreshTokensUsed);
-    const allUsed = refreshTokens.every((token) => used.has(token));
-    let saved = 0;
-    for await (const id of stormStore.list())
-      if ((await stormStore.get(id))!.credentials.expiresAt! > Date.now()) saved += 1;
     log(
-      `  refresh storm: ${counters.refreshRequests} requests, peak ${counters.peakConcurrentTokenRequests}, ${fmt.ms(stormMs)} (ideal ${fmt.ms(ideal)})`,
+      `  refresh storm (memory): ${memoryStorm.requests} requests, peak ${memoryStorm.peak}, ${fmt.ms(memoryStorm.ms)} (ideal ${fmt.ms(ideal)})`,
     );
+    // The same storm over PostgreSQL: every refresh reads and compare-and-swaps its row.
+    const postgres = await startBenchPostgres();
+    let postgresStorm: StormResult;
+    try {
+      const store = new PostgresCredentialStore({ connectionString: postgres.url, maxConnections: 20 });
+      await store.ensureSchema();
+      postgresStorm = await storm(remote, oauth, store, 'pgstorm', users, concurrency);
+      await store.close();
+    } finally {
+      await postgres.stop();
+    }
+    log(
+      `  refresh storm (${postgres.name}): ${postgresStorm.requests} requests, peak ${postgresStorm.peak}, ${fmt.ms(postgresStorm.ms)}`,
+    );
+    const stormRows = (result: StormResult) => [
+      `| token requests | ${fmt.int(result.requests)} | = 10,000 | ${fmt.ok(result.requests === users)} |`,
+      `| distinct refresh tokens presented | ${fmt.int(result.distinctTokens)} | 10,000, no duplicates | ${fmt.ok(result.distinctTokens === users && result.allUsed)} |`,
+      `| peak concurrent token requests | ${result.peak} | ≤ ${concurrency} | ${fmt.ok(result.peak <= concurrency)} |`,
+      `| records saved with a fresh token | ${fmt.int(result.saved)} | 10,000 | ${fmt.ok(result.saved === users)} |`,
+      `| total time | ${fmt.ms(result.ms)} | | |`,
+      `| total time / ideal | ${fmt.ratio(result.ms / ideal)} | (reported) | |`,
+    ];
 
     return [
       '## 2. Single flight: 1,000 concurrent callers on one expired user',
@@ -184,17 +176,79 @@ export async function refreshBenchmarks(log: (line: string) => void): Promise<st
       '',
       '| measure | value | target | |',
       '| --- | ---: | --- | --- |',
-      `| token requests | ${fmt.int(counters.refreshRequests)} | = 10,000 | ${fmt.ok(counters.refreshRequests === users)} |`,
-      `| distinct refresh tokens presented | ${fmt.int(used.size)} | 10,000, no duplicates | ${fmt.ok(used.size === users && allUsed)} |`,
-      `| peak concurrent token requests | ${counters.peakConcurrentTokenRequests} | ≤ ${concurrency} | ${fmt.ok(counters.peakConcurrentTokenRequests <= concurrency)} |`,
-      `| records saved with a fresh token | ${fmt.int(saved)} | 10,000 | ${fmt.ok(saved === users)} |`,
-      `| total time | ${fmt.ms(stormMs)} | | |`,
-      `| total time / ideal | ${fmt.ratio(stormMs / ideal)} | (reported) | |`,
+      ...stormRows(memoryStorm),
       `| the same 10,000 refreshes with google-auth-library alone, same concurrency | ${fmt.ms(baselineMs)} | | |`,
-      `| total time / google-auth-library alone (what the manager adds) | ${fmt.ratio(stormMs / baselineMs)} | (reported) | |`,
+      `| total time / google-auth-library alone (what the manager adds) | ${fmt.ratio(memoryStorm.ms / baselineMs)} | (reported) | |`,
+      '',
+      `### The same storm over PostgreSQL (${postgres.name})`,
+      '',
+      'The store is a `PostgresCredentialStore` (a pool of 20) instead of memory: each refresh reads the row and',
+      'writes it back with compare-and-swap (`UPDATE … WHERE version = $n`).',
+      '',
+      '| measure | value | target | |',
+      '| --- | ---: | --- | --- |',
+      ...stormRows(postgresStorm),
+      `| total time / the memory store's | ${fmt.ratio(postgresStorm.ms / memoryStorm.ms)} | (reported) | |`,
       '',
     ].join('\n');
   } finally {
     await remote.close();
   }
+}
+
+interface StormResult {
+  ms: number;
+  requests: number;
+  peak: number;
+  distinctTokens: number;
+  allUsed: boolean;
+  saved: number;
+}
+
+/** `users` expired users on `store`, all calling `getValidCredentials` at once. */
+async function storm(
+  remote: Awaited<ReturnType<typeof startProviderProcess>>,
+  oauth: { clientId: string; clientSecret: string; endpoints: Record<string, string> },
+  store: CredentialStore,
+  label: string,
+  users: number,
+  concurrency: number,
+): Promise<StormResult> {
+  const refreshTokens = (await remote.call('issueGrants', label, users)) as string[];
+  const ids = Array.from({ length: users }, (_, i) => `${label}${i}@example.com`);
+  for (let i = 0; i < users; i += 200) {
+    await Promise.all(
+      ids.slice(i, i + 200).map((id, j) =>
+        store.put(id, {
+          userId: id,
+          accessToken: `ya29.old-${i + j}`,
+          refreshToken: refreshTokens[i + j]!,
+          expiresAt: Date.now() - 1,
+          scopes: ['openid', 'email'],
+          tokenType: 'Bearer',
+        }),
+      ),
+    );
+  }
+  const manager = new CredentialManager({ store, oauth, maxConcurrentRefreshes: concurrency });
+  await remote.call('resetCounters');
+  const started = process.hrtime.bigint();
+  await Promise.all(ids.map((id) => manager.getValidCredentials(id)));
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const counters = (await remote.call('counters')) as {
+    refreshRequests: number;
+    peakConcurrentTokenRequests: number;
+    refreshTokensUsed: string[];
+  };
+  const used = new Set(counters.refreshTokensUsed);
+  let saved = 0;
+  for (const id of ids) if ((await store.get(id))!.credentials.expiresAt! > Date.now()) saved += 1;
+  return {
+    ms,
+    requests: counters.refreshRequests,
+    peak: counters.peakConcurrentTokenRequests,
+    distinctTokens: used.size,
+    allUsed: refreshTokens.every((token) => used.has(token)),
+    saved,
+  };
 }

@@ -5,13 +5,14 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { databaseBenchmarks } from './databases.js';
 import { hotPath } from './hot-path.js';
 import { httpBenchmark } from './http.js';
 import { fmt, machine, sink } from './lib.js';
 import { refreshBenchmarks } from './refresh.js';
 import { storeBenchmarks } from './stores.js';
 
-const all = ['hot', 'refresh', 'memory', 'stores', 'http'] as const;
+const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http'] as const;
 const picked = process.argv.slice(2).filter((arg) => (all as readonly string[]).includes(arg));
 const sections = picked.length > 0 ? picked : [...all];
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -73,6 +74,7 @@ for (const section of sections) {
   if (section === 'refresh') parts.push(await refreshBenchmarks(log));
   if (section === 'memory') parts.push(memorySection());
   if (section === 'stores') parts.push(await storeBenchmarks(log));
+  if (section === 'databases') parts.push(await databaseBenchmarks(log));
   if (section === 'http') parts.push(await httpBenchmark(log));
 }
 const seconds = (Date.now() - startedAt) / 1000;

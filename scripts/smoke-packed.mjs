@@ -66,6 +66,7 @@ const subpaths = Object.keys(pkg.exports)
 /** Subpaths that load an optional peer at import (without it they fail, naming it). */
 const needs = {
   [`${pkg.name}/s3`]: ['@aws-sdk/client-s3'],
+  [`${pkg.name}/dynamodb`]: ['@aws-sdk/client-dynamodb'],
   [`${pkg.name}/sdk-v1`]: ['@modelcontextprotocol/sdk'],
   [`${pkg.name}/sdk-v2`]: ['@modelcontextprotocol/server'],
   [`${pkg.name}/testing`]: ['vitest'],
@@ -173,6 +174,31 @@ function checkCli(dir, name, hasS3) {
     if (s3.status === 3 && s3.stderr.includes('@aws-sdk/client-s3'))
       ok(`${name}: CLI list s3:// says to install @aws-sdk/client-s3 (exit 3)`);
     else fail(`${name}: CLI list s3:// without the AWS SDK exited ${s3.status}: ${s3.stderr.slice(0, 300)}`);
+    for (const [spec, peerName] of [
+      ['dynamodb://some-table', '@aws-sdk/client-dynamodb'],
+      ['postgres://user@127.0.0.1:9/db', 'pg'],
+    ]) {
+      const result = run(bin, ['list', '--store', spec], { cwd: dir });
+      if (result.status === 3 && result.stderr.includes(`npm install ${peerName}`))
+        ok(`${name}: CLI list ${spec.split(':')[0]}:// says to install ${peerName} (exit 3)`);
+      else
+        fail(
+          `${name}: CLI list ${spec} without ${peerName} exited ${result.status}: ${result.stderr.slice(0, 300)}`,
+        );
+    }
+  } else {
+    // With pg installed: an unreachable server is exit 3, promptly (the pool is ended, nothing hangs).
+    const started = Date.now();
+    const result = run(bin, ['list', '--store', 'postgres://user@127.0.0.1:9/db'], {
+      cwd: dir,
+      timeout: 20_000,
+    });
+    if (result.status === 3 && /PostgreSQL/.test(result.stderr))
+      ok(`${name}: CLI list postgres:// of an unreachable server exits 3 in ${Date.now() - started} ms`);
+    else
+      fail(
+        `${name}: CLI list postgres:// unreachable exited ${result.status}: ${result.stderr.slice(0, 300)}`,
+      );
   }
 }
 

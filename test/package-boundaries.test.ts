@@ -17,6 +17,7 @@ function modulesLoadedBy(entry: string): string[] {
 const PEERS = {
   'the AWS SDK': ['/node_modules/@aws-sdk/', '/node_modules/@smithy/'],
   ioredis: ['/node_modules/ioredis/'],
+  pg: ['/node_modules/pg/', '/node_modules/pg-pool/'],
   express: ['/node_modules/express/'],
   'an MCP SDK': ['/node_modules/@modelcontextprotocol/'],
   'google-auth-library': ['/node_modules/google-auth-library/', '/node_modules/gaxios/'],
@@ -31,13 +32,14 @@ function loadedPeers(entry: string): string[] {
 }
 
 describe('package boundaries: what each entry point loads', () => {
-  it('the root loads no peer at all (no AWS SDK, ioredis, express, MCP SDK or google-auth-library)', () => {
+  it('the root loads no peer at all (no AWS SDK, ioredis, pg, express, MCP SDK or google-auth-library)', () => {
     expect(loadedPeers('src/index.ts')).toEqual([]);
   });
 
-  it('the session store, the Redis backend and the HTTP core load no peer', () => {
+  it('the session store, the Redis and PostgreSQL entry points and the HTTP core load no peer', () => {
     expect(loadedPeers('src/session/index.ts')).toEqual([]);
     expect(loadedPeers('src/redis/index.ts')).toEqual([]);
+    expect(loadedPeers('src/postgres/index.ts')).toEqual([]);
     expect(loadedPeers('src/http/index.ts')).toEqual([]);
   });
 
@@ -49,6 +51,7 @@ describe('package boundaries: what each entry point loads', () => {
   it('the manager loads google-auth-library, the s3 store the AWS SDK, sdk-v1 the MCP SDK (so the checks above can fail)', () => {
     expect(loadedPeers('src/manager/index.ts')).toEqual(['google-auth-library']);
     expect(loadedPeers('src/s3/index.ts')).toEqual(['the AWS SDK']);
+    expect(loadedPeers('src/dynamodb/index.ts')).toEqual(['the AWS SDK']);
     expect(loadedPeers('src/sdk-v1/index.ts')).toEqual(['an MCP SDK']);
     expect(loadedPeers('src/sdk-v2/index.ts')).toEqual(['an MCP SDK']);
   });

@@ -58,7 +58,10 @@ Commands:
                             restore a snapshot without overwriting newer records
 
 Store specs (--store, --from, --to): memory:, a directory, file:///dir, s3://bucket/prefix/,
-  or encrypted+<spec> (keys from ${KEYS_ENV_VAR}="id:base64key,...", primary first).
+  postgres://user:password@host/db, dynamodb://table[/prefix/] (region and endpoint from the AWS
+  environment: AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB), or encrypted+<spec> (keys from
+  ${KEYS_ENV_VAR}="id:base64key,...", primary first). A --to store's table or directory is
+  created when missing.
 
 Options:
   --store <spec>            the store (default: WORKSPACE_MCP_CREDENTIALS_DIR, GOOGLE_MCP_CREDENTIALS_DIR,
@@ -157,36 +160,46 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const context = new Context(io, options);
   try {
-    switch (command) {
-      case 'list':
-        return await list(context);
-      case 'show':
-        return await show(context, single(positionals, 'show <user>'));
-      case 'delete':
-        return await remove(context, single(positionals, 'delete <user>'));
-      case 'migrate':
-        return await migrate(context);
-      case 'rotate-key':
-        return await rotateKey(context);
-      case 'export':
-        return await exportSnapshot(context);
-      case 'import':
-        return await importSnapshot(context);
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await runCommand(context, command, positionals);
   } catch (error) {
-    if (error instanceof UsageError) {
-      warn(`${error.message}\n\n${USAGE}`);
-      return EXIT.usage;
-    }
-    if (error instanceof CredentialError) {
-      warn(`error: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
-      return error.code === 'INVALID_INPUT' ? EXIT.usage : EXIT.unavailable;
-    }
-    warn(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT.unavailable;
+    return reportFailure(error, warn);
+  } finally {
+    await context.close();
   }
+}
+
+async function runCommand(context: Context, command: string, positionals: string[]): Promise<number> {
+  switch (command) {
+    case 'list':
+      return await list(context);
+    case 'show':
+      return await show(context, single(positionals, 'show <user>'));
+    case 'delete':
+      return await remove(context, single(positionals, 'delete <user>'));
+    case 'migrate':
+      return await migrate(context);
+    case 'rotate-key':
+      return await rotateKey(context);
+    case 'export':
+      return await exportSnapshot(context);
+    case 'import':
+      return await importSnapshot(context);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function reportFailure(error: unknown, warn: (text: string) => void): number {
+  if (error instanceof UsageError) {
+    warn(`${error.message}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (error instanceof CredentialError) {
+    warn(`error: ${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`);
+    return error.code === 'INVALID_INPUT' ? EXIT.usage : EXIT.unavailable;
+  }
+  warn(`error: ${error instanceof Error ? error.message : String(error)}`);
+  return EXIT.unavailable;
 }
 
 function single(positionals: string[], usage: string): string {
@@ -198,6 +211,7 @@ class Context {
   readonly io: CliIo;
   readonly options: Options;
   #keyring: Keyring | undefined | null = null;
+  readonly #opened: CredentialStore[] = [];
 
   constructor(io: CliIo, options: Options) {
     this.io = io;
@@ -222,12 +236,20 @@ class Context {
    */
   async open(spec: string | undefined, destination = false): Promise<CredentialStore> {
     const keyring = this.keyring();
-    return createCredentialStore(spec, {
+    const store = await createCredentialStore(spec, {
       env: this.io.env,
       s3: this.options.s3,
       file: { createDirectory: destination },
+      createTables: destination,
       encryption: { ...(keyring ? { keyring } : {}), acceptPlaintext: this.options.acceptPlaintext },
     });
+    this.#opened.push(store);
+    return store;
+  }
+
+  /** Closes every store opened (database pools would otherwise keep the process alive). */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.#opened.splice(0).map((store) => store.close?.()));
   }
 
   print(text: string): void {

@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { ConfigurationError, CorruptCredentialsError, InvalidInputError } from '../errors.js';
-import { isMissingPackage, loadS3Store } from '../stores/load-s3.js';
+import { isMissingPackage, loadS3Store } from '../stores/load-store-module.js';
 import { parseS3Location, type S3StoreSettings } from '../stores/s3-settings.js';
 
 /** The header line of a snapshot. */

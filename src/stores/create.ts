@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { KEYS_ENV_VAR, type KeyProvider, keyringFromEnv } from '../encryption/keyring.js';
 import { ConfigurationError, InvalidInputError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { DynamoStoreSettings } from './dynamodb-settings.js';
 import { EncryptedCredentialStore } from './encrypted.js';
 import { defaultCredentialsDirectory, FileCredentialStore, type FileCredentialStoreOptions } from './file.js';
-import { loadS3Store } from './load-s3.js';
+import { loadDynamoStore, loadS3Store } from './load-store-module.js';
 import { MemoryCredentialStore } from './memory.js';
 import type { S3StoreSettings } from './s3-settings.js';
 import type { CredentialStore, StoreOperationListener } from './types.js';
@@ -45,6 +46,26 @@ export interface CreateCredentialStoreOptions {
    * and whether plaintext records are read (for migrations).
    */
   encryption?: { keyring?: KeyProvider; acceptPlaintext?: boolean };
+  /**
+   * Extra options for a `postgres://` store: `table` (default `mcp_oauth_credentials`), `maxConnections`
+   * (pool size, default 10) and `listPageSize`. The connection string is the spec itself.
+   */
+  postgres?: { table?: string; maxConnections?: number; listPageSize?: number };
+  /**
+   * Extra options for a `dynamodb://` store: region, endpoint, timeouts, retries, `ttl` (see
+   * `DynamoStoreSettings` in `mcp-oauth-credentials/dynamodb`), plus `client` (a `DynamoDBClient`)
+   * and `credentials`, typed loosely here so the root needs no AWS SDK types.
+   */
+  dynamodb?: Omit<DynamoStoreSettings, 'logger' | 'onOperation'> & {
+    client?: unknown;
+    credentials?: unknown;
+  };
+  /**
+   * Create what a `postgres://` or `dynamodb://` store needs when it is missing (the table; DynamoDB
+   * TTL), as `ensureSchema()` / `ensureTable()` do, before resolving. For tools that write into a
+   * new store (the CLI's `migrate --to` and `import`). Needs the rights to create tables. Default false.
+   */
+  createTables?: boolean;
 }
 
 /**
@@ -56,6 +77,8 @@ export interface CreateCredentialStoreOptions {
  * | `/abs/dir`, `./rel/dir`, `~/dir` | {@link FileCredentialStore} in that directory |
  * | `file:///abs/dir` | {@link FileCredentialStore} in that directory |
  * | `s3://bucket/prefix/` | `S3CredentialStore` (needs `@aws-sdk/client-s3`; loaded only then) |
+ * | `postgres://user:password@host/db`, `postgresql://…` | `PostgresCredentialStore` (needs `pg`; loaded only then) |
+ * | `dynamodb://table`, `dynamodb://table/prefix/` | `DynamoCredentialStore` (needs `@aws-sdk/client-dynamodb`; loaded only then) |
  * | `encrypted+<any of the above>` | {@link EncryptedCredentialStore} around it |
  *
  * Without a spec (or with an empty one) the google_workspace_mcp variables decide:
@@ -124,7 +147,23 @@ export async function createCredentialStore(
       location: chosen,
     });
   }
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    const { PostgresCredentialStore } = await import('./postgres.js');
+    const store = new PostgresCredentialStore({ ...options.postgres, ...common, connectionString: chosen });
+    if (options.createTables) await store.ensureSchema();
+    return store;
+  }
+  if (scheme === 'dynamodb') {
+    const { DynamoCredentialStore, parseDynamoLocation } = await loadDynamoStore();
+    const store = new DynamoCredentialStore({
+      ...(options.dynamodb as Omit<ConstructorParameters<typeof DynamoCredentialStore>[0], 'table'>),
+      ...common,
+      ...parseDynamoLocation(chosen),
+    });
+    if (options.createTables) await store.ensureTable();
+    return store;
+  }
   throw new InvalidInputError(
-    `unsupported credential store scheme "${scheme}:" (use memory:, a directory path, file:///dir or s3://bucket/prefix)`,
+    `unsupported credential store scheme "${scheme}:" (use memory:, a directory path, file:///dir, s3://bucket/prefix, postgres://… or dynamodb://table)`,
   );
 }

@@ -174,6 +174,11 @@ export class EncryptedCredentialStore implements CredentialStore {
     return this.#inner.list();
   }
 
+  /** Closes the wrapped store (when it has a `close`). */
+  async close(): Promise<void> {
+    await this.#inner.close?.();
+  }
+
   /**
    * Re-seals one record under the primary key if any of its envelopes uses another key (or it is
    * plaintext and `acceptPlaintext` is on). Compare-and-swap, so a concurrent write is never lost;

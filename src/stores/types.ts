@@ -47,6 +47,11 @@ export interface CredentialStore {
   delete(userId: string, options?: DeleteOptions): Promise<boolean>;
   /** Every user id with a stored record, in no particular order. Never reads record contents. */
   list(): AsyncIterable<string>;
+  /**
+   * Optional: releases connections the store opened itself (a pool made from a connection string,
+   * an SDK client it created); an injected client or pool is left to its owner. Idempotent.
+   */
+  close?(): Promise<void>;
 }
 
 /** The operations a store reports through {@link StoreOperationListener}. */

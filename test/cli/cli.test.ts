@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, HeadObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { S3_TEST_CREDENTIALS, testS3Client } from '../../examples/support/s3-endpoint.js';
 import { EXIT, runCli } from '../../src/cli/run.js';
 import {
@@ -355,6 +355,40 @@ describe('mcp-oauth-credentials CLI', () => {
     expect(summary.migrated).toBe(4);
     expect(summary.failed).toHaveLength(2);
     expect((await readdir(target)).filter((name) => name.endsWith('.json'))).toHaveLength(4);
+  });
+
+  it('migrates into PostgreSQL and DynamoDB (tables created), then lists and shows from there', async () => {
+    const small = join(dir.path, 'small');
+    await cp(fileURLToPath(new URL('../fixtures/google_workspace_mcp/', import.meta.url)), small, {
+      recursive: true,
+      filter: (path) => !path.endsWith('README.md'),
+    });
+    const expected = JSON.parse((await cli(['list', '--store', small, '--json'])).stdout) as Array<{
+      user: string;
+    }>;
+    expect(expected).toHaveLength(5);
+    // The AWS SDK takes the DynamoDB endpoint from the environment, as it would in production.
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = inject('dynaliteEndpoint');
+    const targets = [
+      `encrypted+${inject('pgliteUrl')}`,
+      `dynamodb://cli-migrate-${randomBytes(4).toString('hex')}/team-a/`,
+    ];
+    try {
+      for (const to of targets) {
+        const migrated = await cli(['migrate', '--from', small, '--to', to, '--json'], KEY_A);
+        expect(migrated.code, `${to}: ${migrated.stderr}`).toBe(EXIT.ok);
+        const listed = await cli(['list', '--store', to, '--json'], KEY_A);
+        expect(listed.code, to).toBe(EXIT.ok);
+        expect((JSON.parse(listed.stdout) as Array<{ user: string }>).map((row) => row.user)).toEqual(
+          expected.map((row) => row.user),
+        );
+        const shown = await cli(['show', 'alice@example.com', '--store', to, '--json'], KEY_A);
+        expect(shown.code, to).toBe(EXIT.ok);
+        expectNoSecrets(shown);
+      }
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+    }
   });
 
   it('exits 3 for a directory that does not exist (a typo is not an empty store), writing no backup', async () => {

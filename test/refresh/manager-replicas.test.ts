@@ -1,21 +1,25 @@
 /**
  * Two managers with separate store instances over one shared storage (a file directory; an S3
- * endpoint) race to refresh one expired user, with a provider that rotates refresh tokens and kills
+ * endpoint; a PostgreSQL database; a DynamoDB table) race to refresh one expired user, with a provider that rotates refresh tokens and kills
  * the old one on use. Whatever the interleaving, no refresh token is lost and both end with the
  * winner's token.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type GoogleLikeProvider,
   startGoogleLikeProvider,
 } from '../../examples/support/google-like-provider.js';
 import { testS3Client } from '../../examples/support/s3-endpoint.js';
+import { DynamoCredentialStore } from '../../src/dynamodb/index.js';
 import { type CredentialStore, FileCredentialStore } from '../../src/index.js';
 import { CredentialManager } from '../../src/manager/index.js';
+import { PostgresCredentialStore } from '../../src/postgres/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { FakeClock } from '../support/clock.js';
+import { dynamoEngines, freshDynamoStore, testDynamoClient } from '../support/dynamo-test-store.js';
 import { REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';
-import { freshS3Store, s3Endpoint } from '../support/s3-test-store.js';
+import { freshTable, postgresEngines, sharedPool, testPool } from '../support/postgres-test-pool.js';
+import { ensureBucket, freshS3Store, s3Endpoint } from '../support/s3-test-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 let provider: GoogleLikeProvider;
@@ -82,4 +86,46 @@ describe('refresh races between replicas sharing a store (rotating provider)', (
     const { bucket, prefix } = await freshS3Store();
     await race(() => new S3CredentialStore({ client: testS3Client(s3Endpoint()), bucket, prefix }), 's3');
   }, 60_000);
+
+  const moto = inject('motoEndpoint');
+  it.skipIf(!moto)(
+    `on one S3 bucket of moto's server${moto ? '' : ` (skipped: ${inject('motoSkipReason')})`}: no refresh token lost`,
+    async () => {
+      const client = testS3Client(moto);
+      const bucket = await ensureBucket(client, 'replicas-moto');
+      const prefix = `race-${Date.now().toString(36)}/`;
+      await race(() => new S3CredentialStore({ client: testS3Client(moto), bucket, prefix }), 's3-moto');
+    },
+    60_000,
+  );
+
+  for (const engine of postgresEngines()) {
+    it.skipIf(!engine.url)(
+      `on one PostgreSQL database (${engine.name}${engine.url ? '' : `, skipped: ${engine.skipReason}`}): no refresh token lost`,
+      async () => {
+        const table = freshTable('replicas');
+        await new PostgresCredentialStore({ pool: sharedPool(engine.url), table }).ensureSchema();
+        // Each replica with a pool of its own, as separate server processes would have.
+        await race(
+          () => new PostgresCredentialStore({ pool: testPool(engine.url, 2), table }),
+          `pg-${engine.name.replace(/\W+/g, '-').toLowerCase()}`,
+        );
+      },
+      60_000,
+    );
+  }
+
+  for (const engine of dynamoEngines()) {
+    it.skipIf(!engine.endpoint)(
+      `on one DynamoDB table (${engine.name}${engine.endpoint ? '' : `, skipped: ${engine.skipReason}`}): no refresh token lost`,
+      async () => {
+        const { table } = await freshDynamoStore(engine.endpoint);
+        await race(
+          () => new DynamoCredentialStore({ client: testDynamoClient(engine.endpoint), table }),
+          `dynamo-${engine.name}`,
+        );
+      },
+      60_000,
+    );
+  }
 });

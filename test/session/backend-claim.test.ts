@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { PostgresSessionBackend } from '../../src/postgres/index.js';
 import { RedisSessionBackend } from '../../src/redis/index.js';
 import { MemorySessionBackend, OAuth21SessionStore, type SessionBackend } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
+import { freshTable, postgresEngines, sharedPool } from '../support/postgres-test-pool.js';
 
 const redisUrl = inject('redisUrl');
 const clients: Redis[] = [];
@@ -16,7 +18,7 @@ afterAll(async () => {
   await Promise.all(clients.map((client) => client.quit()));
 });
 
-const backends: Array<[string, (() => SessionBackend) | undefined]> = [
+const backends: Array<[string, (() => SessionBackend | Promise<SessionBackend>) | undefined, string?]> = [
   ['memory', () => new MemorySessionBackend()],
   [
     'Redis',
@@ -27,15 +29,31 @@ const backends: Array<[string, (() => SessionBackend) | undefined]> = [
           return new RedisSessionBackend({ client, keyPrefix: `claim-${randomBytes(4).toString('hex')}:` });
         }
       : undefined,
+    'redis-server is not installed',
   ],
+  ...postgresEngines().map((engine): [string, (() => Promise<SessionBackend>) | undefined, string] => [
+    `PostgreSQL (${engine.name})`,
+    engine.url
+      ? async () => {
+          const backend = new PostgresSessionBackend({
+            pool: sharedPool(engine.url),
+            table: freshTable('claims'),
+            cleanupIntervalMs: 0,
+          });
+          await backend.ensureSchema();
+          return backend;
+        }
+      : undefined,
+    engine.skipReason,
+  ]),
 ];
 
-for (const [name, create] of backends) {
+for (const [name, create, skipReason] of backends) {
   describe.skipIf(!create)(
-    `SessionBackend.claim on ${name}${create ? '' : ' (skipped: redis-server is not installed)'}`,
+    `SessionBackend.claim on ${name}${create ? '' : ` (skipped: ${skipReason})`}`,
     () => {
       it('resolves undefined for an absent entry, and claims nothing', async () => {
-        const backend = create!();
+        const backend = await create!();
         expect(await backend.claim('ns', 'missing', 'm', 1_000)).toBeUndefined();
         await backend.set('ns', 'missing', { v: 1 }, { ttlMs: 60_000 });
         expect(await backend.claim('ns', 'missing', 'later', 1_000)).toEqual({
@@ -46,7 +64,7 @@ for (const [name, create] of backends) {
       });
 
       it('makes exactly one of 50 concurrent callers first; all learn its marker; the entry stays', async () => {
-        const backend = create!();
+        const backend = await create!();
         await backend.set('ns', 'k', { token: 'record' }, { ttlMs: 60_000 });
         const results = await Promise.all(
           Array.from({ length: 50 }, (_, i) => backend.claim<{ token: string }>('ns', 'k', `m${i}`, 60_000)),
@@ -61,7 +79,7 @@ for (const [name, create] of backends) {
       });
 
       it('recordSingleUse: exactly one of 20 concurrent callers gets true', async () => {
-        const store = new OAuth21SessionStore({ backend: create!() });
+        const store = new OAuth21SessionStore({ backend: await create!() });
         const nonce = randomBytes(16).toString('base64url');
         const results = await Promise.all(
           Array.from({ length: 20 }, () => store.recordSingleUse(nonce, 60_000)),

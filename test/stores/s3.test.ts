@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { S3_TEST_CREDENTIALS, testS3Client } from '../../examples/support/s3-endpoint.js';
 import {
   ConfigurationError,
@@ -16,7 +17,7 @@ import {
 } from '../../src/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { describeCredentialStoreContract, sampleCredentials } from '../../src/testing/index.js';
-import { freshS3Store, s3Endpoint } from '../support/s3-test-store.js';
+import { ensureBucket, freshS3Store, s3Endpoint } from '../support/s3-test-store.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 describeCredentialStoreContract('S3CredentialStore (fauxqs endpoint)', {
@@ -42,6 +43,51 @@ describeCredentialStoreContract('S3CredentialStore (fauxqs endpoint)', {
       requestTimeoutMs: 1_000,
     }),
 });
+
+// moto's S3 is a second, independent implementation of conditional writes (If-Match,
+// If-None-Match), where installed. Not the whole contract: moto compares `If-Match: *` on
+// DeleteObject literally (AWS S3 treats it as "any version"), so its unconditional deletes fail.
+const motoEndpoint = inject('motoEndpoint');
+describe.skipIf(!motoEndpoint)(
+  `S3CredentialStore conditional writes on moto's server${motoEndpoint ? '' : ` (skipped: ${inject('motoSkipReason')})`}`,
+  () => {
+    async function motoStore(): Promise<S3CredentialStore> {
+      const client = testS3Client(motoEndpoint);
+      const bucket = await ensureBucket(client, 'credentials-moto');
+      return new S3CredentialStore({ client, bucket, prefix: `run-${randomBytes(6).toString('hex')}/` });
+    }
+
+    it('lets exactly one of 20 same-version writers win, and one of 20 "only if absent" writers', async () => {
+      const store = await motoStore();
+      const userId = 'race@example.com';
+      const created = await Promise.allSettled(
+        Array.from({ length: 20 }, () => store.put(userId, sampleCredentials(userId), { ifVersion: null })),
+      );
+      expect(created.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const base = (await store.get(userId))!.version;
+      const swapped = await Promise.allSettled(
+        Array.from({ length: 20 }, () => store.put(userId, sampleCredentials(userId), { ifVersion: base })),
+      );
+      expect(swapped.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      for (const result of [...created, ...swapped]) {
+        if (result.status === 'rejected') expect(result.reason).toBeInstanceOf(ConflictError);
+      }
+    });
+
+    it('refuses a stale version on put and delete, and deletes at the current one', async () => {
+      const store = await motoStore();
+      const userId = 'cas@example.com';
+      const first = await store.put(userId, sampleCredentials(userId));
+      const second = await store.put(userId, sampleCredentials(userId), { ifVersion: first });
+      await expect(store.put(userId, sampleCredentials(userId), { ifVersion: first })).rejects.toBeInstanceOf(
+        ConflictError,
+      );
+      await expect(store.delete(userId, { ifVersion: first })).rejects.toBeInstanceOf(ConflictError);
+      expect(await store.delete(userId, { ifVersion: second })).toBe(true);
+      expect(await store.get(userId)).toBeUndefined();
+    });
+  },
+);
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
