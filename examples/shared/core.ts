@@ -25,7 +25,7 @@ import {
   type ToolRequestExtra,
   toolErrorMessage,
 } from 'mcp-oauth-credentials/http';
-import { CredentialManager, type OAuthEndpoints } from 'mcp-oauth-credentials/manager';
+import { CredentialManager, discoverOidcProvider, type OAuthEndpoints } from 'mcp-oauth-credentials/manager';
 import {
   MemorySessionBackend,
   OAuth21SessionStore,
@@ -46,6 +46,11 @@ export interface ExampleServerConfig {
   store?: CredentialStore | string;
   /** Session state backend (Redis for replicas). Default: memory. */
   sessionBackend?: SessionBackend;
+  /**
+   * Any OpenID Connect provider instead of Google, by its issuer URL (`OAUTH_ISSUER`): endpoints,
+   * keys and issuer come from its discovery document. Overrides `oauthEndpoints` and `issuers`.
+   */
+  oauthIssuer?: string;
   /** The provider's endpoints and id_token issuers. Default: Google's. */
   oauthEndpoints?: OAuthEndpoints;
   issuers?: string[];
@@ -91,6 +96,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     ...(env.CREDENTIAL_STORE ? { store: env.CREDENTIAL_STORE } : {}),
     ...(env.OAUTH_SCOPES ? { scopes: env.OAUTH_SCOPES.split(/\s+/).filter(Boolean) } : {}),
     ...(env.SERVER_SECRET ? { serverSecret: env.SERVER_SECRET } : {}),
+    ...(env.OAUTH_ISSUER ? { oauthIssuer: env.OAUTH_ISSUER } : {}),
     ...(env.ALLOWED_DOMAINS
       ? { access: { allowedDomains: env.ALLOWED_DOMAINS.split(',').filter(Boolean) } }
       : {}),
@@ -167,6 +173,7 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
   const redirectUri = `${url}/oauth/callback`;
   const mcpUrl = `${url}/mcp`;
   const signInUrl = `${url}/auth/start`;
+  const discovered = config.oauthIssuer ? await discoverOidcProvider(config.oauthIssuer) : undefined;
   const manager = new CredentialManager({
     store,
     sessionStore,
@@ -176,6 +183,7 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
       redirectUri,
       ...(config.oauthEndpoints ? { endpoints: config.oauthEndpoints } : {}),
       ...(config.issuers ? { issuers: config.issuers } : {}),
+      ...(discovered ? { endpoints: discovered.endpoints, issuers: discovered.issuers } : {}),
     },
     ...common,
   });
@@ -209,8 +217,8 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
         })
       : undefined;
   const guard = createMcpSessionGuard({ sessionStore, ...(logger ? { logger } : {}) });
-  const toolAuth = createToolAuth({ manager, sessionStore });
-  const userinfoUrl = config.userinfoUrl ?? GOOGLE_USERINFO;
+  const toolAuth = createToolAuth({ manager, sessionStore, ...(logger ? { logger } : {}) });
+  const userinfoUrl = config.userinfoUrl ?? discovered?.userinfoUrl ?? GOOGLE_USERINFO;
   const failed = (error: unknown) => ({
     isError: true,
     content: [{ type: 'text' as const, text: toolErrorMessage(error, signInUrl) }],

@@ -16,7 +16,7 @@ import { createPkcePair, randomToken, sha256 } from '../secrets.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
 import { normaliseUserId } from '../user-id.js';
 import { type CookiePolicy, clearCookie, cookieName, readCookie, setCookie } from './cookies.js';
-import { problemResponse, redirectResponse } from './responses.js';
+import { failureResponse, problemResponse, redirectResponse } from './responses.js';
 
 /** Options of {@link GoogleSignIn}. */
 export interface GoogleSignInOptions {
@@ -185,18 +185,16 @@ export class GoogleSignIn {
         ...(this.#options.requireLoginHintMatch && flow.h !== undefined ? { expectedUser: flow.h } : {}),
       });
     } catch (error) {
-      if (!isCredentialError(error) || !['INVALID_INPUT', 'ACCESS_DENIED'].includes(error.code)) {
-        logger.error(
-          {
-            operation: 'sign-in',
-            errorCode: isCredentialError(error) ? error.code : 'UNEXPECTED',
-            error: describeCause(error),
-          },
-          'sign-in failed',
-        );
-      }
       const headers = new Headers({ 'set-cookie': clear });
-      return { kind: 'response', response: problemResponse(request, error, { headers }) };
+      return {
+        kind: 'response',
+        response: failureResponse(request, error, {
+          logger,
+          component: 'sign-in',
+          operation: 'callback',
+          headers,
+        }),
+      };
     }
     if (!result.hasRefreshToken && flow.c === undefined) {
       const again = await this.start(flow.p, {
@@ -224,11 +222,4 @@ export class GoogleSignIn {
 export function loginHintFrom(raw: string | null): string | undefined {
   if (raw === null || raw === '') return undefined;
   return normaliseUserId(raw);
-}
-
-/** What may be logged about an unexpected error: its code or name, never its message. */
-export function describeCause(error: unknown): string {
-  if (error instanceof CredentialError) return error.code;
-  if (error instanceof Error) return error.name;
-  return typeof error;
 }

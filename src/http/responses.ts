@@ -7,6 +7,8 @@
  */
 import type { CredentialErrorCode } from '../errors.js';
 import { isCredentialError } from '../errors.js';
+import { type FailureContext, logFailure } from '../internal/failure-log.js';
+import type { Logger } from '../logger.js';
 
 /** What the `Headers` constructor accepts (declared here: Node's types have no global `HeadersInit`). */
 export type HeadersInit = ConstructorParameters<typeof Headers>[0];
@@ -179,6 +181,20 @@ export function problemResponse(
     ],
     init,
   );
+}
+
+/**
+ * {@link problemResponse} for a failure a component decided to answer with: a server-side failure
+ * (storage, provider, configuration, a bug) is logged once first (see `logFailure`).
+ */
+export function failureResponse(
+  request: Request,
+  error: unknown,
+  context: FailureContext & { logger: Logger; headers?: HeadersInit },
+): Response {
+  const { logger, headers, ...where } = context;
+  logFailure(logger, error, where);
+  return problemResponse(request, error, headers === undefined ? {} : { headers });
 }
 
 /** A 429 with `Retry-After`. */

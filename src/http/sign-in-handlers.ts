@@ -15,6 +15,7 @@ import { normaliseUserId } from '../user-id.js';
 import { GoogleSignIn, loginHintFrom } from './google-sign-in.js';
 import { type RateLimit, RateLimiter } from './rate-limit.js';
 import {
+  failureResponse,
   htmlResponse,
   jsonResponse,
   type PageBlock,
@@ -133,16 +134,16 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
   });
 
   const guarded =
-    (handler: (request: Request, context: RequestContext) => Promise<Response>) =>
+    (operation: string, handler: (request: Request, context: RequestContext) => Promise<Response>) =>
     async (request: Request, context: RequestContext = {}): Promise<Response> => {
       try {
         return await handler(request, context);
       } catch (error) {
-        return problemResponse(request, error);
+        return failureResponse(request, error, { logger, component: 'sign-in', operation });
       }
     };
 
-  const start = guarded(async (request, context) => {
+  const start = guarded('start', async (request, context) => {
     if (limiter) {
       const decision = limiter.take(context.clientAddress ?? 'unknown');
       if (!decision.allowed) return tooManyRequests(request, decision.retryAfterSeconds);
@@ -156,7 +157,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     return google.start(flow, loginHint === undefined ? {} : { loginHint });
   });
 
-  const callback = guarded(async (request) => {
+  const callback = guarded('callback', async (request) => {
     const outcome = await google.finish<BearerFlow>(request);
     if (outcome.kind === 'response') return outcome.response;
     const headers = { 'set-cookie': outcome.setCookie };
@@ -226,7 +227,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
         provider_revoked: result.providerRevoked,
       });
     } catch (error) {
-      return problemResponse(request, error);
+      return failureResponse(request, error, { logger, component: 'sign-in', operation: 'revoke' });
     }
   };
 
@@ -243,7 +244,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
         credentials_stored: summary !== undefined,
       });
     } catch (error) {
-      return problemResponse(request, error);
+      return failureResponse(request, error, { logger, component: 'sign-in', operation: 'status' });
     }
   };
 

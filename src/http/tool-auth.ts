@@ -9,6 +9,8 @@
 import type { OAuth2Client } from 'google-auth-library';
 import type { AuthInfo } from '../auth-info.js';
 import { AccessDeniedError, isCredentialError } from '../errors.js';
+import { logFailure } from '../internal/failure-log.js';
+import { type Logger, silentLogger } from '../logger.js';
 import type { CredentialManager } from '../refresh/manager.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
 
@@ -39,6 +41,11 @@ export interface ToolUserContext {
 export interface ToolAuthOptions {
   manager: CredentialManager;
   sessionStore: OAuth21SessionStore;
+  /**
+   * Where failures that leave a tool without credentials are logged (once; the manager and the
+   * session store log the ones they decide with their own loggers). Default: silent.
+   */
+  logger?: Logger;
 }
 
 /** What {@link createToolAuth} returns. */
@@ -59,17 +66,26 @@ export function authInfoOf(extra: ToolRequestExtra): AuthInfo | undefined {
 
 /** Builds the tool helper. */
 export function createToolAuth(options: ToolAuthOptions): ToolAuth {
-  return {
-    async forRequest(extra) {
-      const userId = authInfoOf(extra)?.extra?.userId;
-      if (typeof userId !== 'string') throw new AccessDeniedError('this request carries no verified user');
+  const logger = options.logger ?? silentLogger;
+  const validated = async (extra: ToolRequestExtra, userId: string) => {
+    try {
       const access = await options.sessionStore.getCredentialsWithValidation({
         requestedUser: userId,
         tokenUser: userId,
         ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
       });
       // Fails now (not inside the tool) if the user's credentials are gone or dead; cached otherwise.
-      const credentials = await options.manager.getValidCredentials(access.userId);
+      return { access, credentials: await options.manager.getValidCredentials(access.userId) };
+    } catch (error) {
+      logFailure(logger, error, { component: 'tool-auth', operation: 'forRequest', userId });
+      throw error;
+    }
+  };
+  return {
+    async forRequest(extra) {
+      const userId = authInfoOf(extra)?.extra?.userId;
+      if (typeof userId !== 'string') throw new AccessDeniedError('this request carries no verified user');
+      const { access, credentials } = await validated(extra, userId);
       let client: Promise<OAuth2Client> | undefined;
       return {
         userId: access.userId,

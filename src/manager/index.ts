@@ -5,6 +5,9 @@
  *
  * @packageDocumentation
  */
+
+export type { DiscoveredOidcProvider, DiscoverOidcProviderOptions } from '../refresh/discovery.js';
+export { discoverOidcProvider, GOOGLE_JWKS_URL } from '../refresh/discovery.js';
 export type {
   AuthorizationResult,
   AuthorizationUrlInput,

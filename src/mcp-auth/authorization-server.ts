@@ -19,7 +19,13 @@ import { InvalidInputError, InvalidTokenError } from '../errors.js';
 import { type CookiePolicy, clearCookie, cookieName, readCookie, setCookie } from '../http/cookies.js';
 import { GoogleSignIn } from '../http/google-sign-in.js';
 import { RateLimiter } from '../http/rate-limit.js';
-import { htmlResponse, problemResponse, redirectResponse, tooManyRequests } from '../http/responses.js';
+import {
+  failureResponse,
+  htmlResponse,
+  problemResponse,
+  redirectResponse,
+  tooManyRequests,
+} from '../http/responses.js';
 import type { RequestContext } from '../http/sign-in-handlers.js';
 import { Sealer } from '../internal/seal.js';
 import { randomToken } from '../secrets.js';
@@ -194,11 +200,11 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
       if (method === 'POST' && pathname === p.revoke) return await this.#endpoints.revoke(request, context);
     } catch (error) {
       if (error instanceof OAuthFailure) return error.toResponse();
-      this.#o.logger.error(
-        { operation: `${method} ${pathname}`, error: describe(error) },
-        'authorization server request failed',
-      );
-      return problemResponse(request, error);
+      return failureResponse(request, error, {
+        logger: this.#o.logger,
+        component: 'authorization-server',
+        operation: `${method} ${pathname}`,
+      });
     }
     return undefined;
   }
@@ -522,9 +528,4 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
   #errorPage(status: number, title: string, message: string, headers?: Headers): Response {
     return htmlResponse(status, title, [['p', message]], headers === undefined ? {} : { headers });
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof InvalidInputError) return error.code;
-  return error instanceof Error ? error.name : typeof error;
 }

@@ -32,23 +32,18 @@ import {
   ReauthRequiredError,
   StorageUnavailableError,
 } from '../errors.js';
+import { logFailure } from '../internal/failure-log.js';
 import { deepFreeze } from '../internal/freeze.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
 import type { CredentialStore } from '../stores/types.js';
 import { normaliseUserId } from '../user-id.js';
+import { GOOGLE_JWKS_URL, type OAuthEndpoints } from './discovery.js';
+import { IdTokenVerifier } from './id-token.js';
 import { Semaphore } from './semaphore.js';
 
-/** Endpoints of the OAuth provider, as google-auth-library's `OAuth2Client` takes them. Default: Google's. */
-export interface OAuthEndpoints {
-  oauth2AuthBaseUrl?: string | URL;
-  oauth2TokenUrl?: string | URL;
-  oauth2RevokeUrl?: string | URL;
-  oauth2FederatedSignonPemCertsUrl?: string | URL;
-  oauth2FederatedSignonJwkCertsUrl?: string | URL;
-  tokenInfoUrl?: string | URL;
-}
+export type { OAuthEndpoints } from './discovery.js';
 
 /** The OAuth client the manager acts as. */
 export interface CredentialManagerOAuthOptions {
@@ -56,11 +51,14 @@ export interface CredentialManagerOAuthOptions {
   clientSecret: string;
   /** The redirect URI registered for the authorization code flow. */
   redirectUri?: string;
-  /** Where the provider lives. Default: Google's endpoints. Tests and non-Google deployments point it elsewhere. */
+  /**
+   * Where the provider lives. Default: Google's endpoints. For any OpenID Connect provider, spread
+   * `await discoverOidcProvider(issuer)` into these options instead of listing endpoints.
+   */
   endpoints?: OAuthEndpoints;
   /** Accepted id_token issuers. Default: `accounts.google.com` and `https://accounts.google.com`. */
   issuers?: string[];
-  /** Per-request timeout for token, revoke and certificate requests, ms. Default 10000. */
+  /** Per-request timeout for token, revoke and signing-key requests, ms. Default 10000. */
   requestTimeoutMs?: number;
 }
 
@@ -266,6 +264,7 @@ export class CredentialManager {
   readonly #sessionStore: OAuth21SessionStore | undefined;
   readonly #oauth: CredentialManagerOAuthOptions;
   readonly #clientOptions: OAuth2ClientOptions;
+  readonly #idTokens: IdTokenVerifier;
   readonly #skewMs: number;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -313,11 +312,12 @@ export class CredentialManager {
       perf: { now: () => this.#clock.now() },
     });
     this.#events.setMaxListeners(100);
+    const { jwksUri, ...libraryEndpoints } = options.oauth.endpoints ?? {};
     this.#clientOptions = {
       clientId: options.oauth.clientId,
       clientSecret: options.oauth.clientSecret,
       ...(options.oauth.redirectUri === undefined ? {} : { redirectUri: options.oauth.redirectUri }),
-      ...(options.oauth.endpoints === undefined ? {} : { endpoints: options.oauth.endpoints }),
+      ...(options.oauth.endpoints === undefined ? {} : { endpoints: libraryEndpoints }),
       issuers: options.oauth.issuers ?? GOOGLE_ISSUERS,
       // Retries are ours (with typed errors and events); the library's own would multiply them.
       transporterOptions: {
@@ -325,6 +325,19 @@ export class CredentialManager {
         retryConfig: { retry: 0, noResponseRetries: 0 },
       },
     };
+    this.#idTokens = new IdTokenVerifier({
+      keysUrl: String(
+        jwksUri ??
+          libraryEndpoints.oauth2FederatedSignonJwkCertsUrl ??
+          libraryEndpoints.oauth2FederatedSignonPemCertsUrl ??
+          GOOGLE_JWKS_URL,
+      ),
+      issuers: options.oauth.issuers ?? GOOGLE_ISSUERS,
+      audience: options.oauth.clientId,
+      requestTimeoutMs: options.oauth.requestTimeoutMs ?? 10_000,
+      clock: this.#clock,
+      logger: this.#logger,
+    });
   }
 
   /** Subscribes to an event; resolves a function that unsubscribes. Listener errors are logged and ignored. */
@@ -374,9 +387,14 @@ export class CredentialManager {
     }
     const running = this.#inFlight.get(userId);
     if (running) return running;
-    const work = this.#load(userId, options.forceRefresh === true).finally(() => {
-      this.#inFlight.delete(userId);
-    });
+    const work = this.#load(userId, options.forceRefresh === true)
+      .catch((error: unknown) => {
+        logFailure(this.#logger, error, { component: 'manager', operation: 'getValidCredentials', userId });
+        throw error;
+      })
+      .finally(() => {
+        this.#inFlight.delete(userId);
+      });
     this.#inFlight.set(userId, work);
     return work;
   }
@@ -439,6 +457,10 @@ export class CredentialManager {
           await this.#sessionStore?.removeSession(userId);
           this.#forget(userId);
           this.#emit('reauth-required', { userId, reason: 'invalid_grant' });
+          this.#logger.info(
+            { userId, reason: 'invalid_grant' },
+            'the refresh token was refused; the user must sign in again',
+          );
         }
         throw new ReauthRequiredError(
           `the refresh token of ${userId} was revoked or expired; authorize again`,
@@ -504,9 +526,10 @@ export class CredentialManager {
           attempt,
           willRetry,
         });
-        this.#logger.warn(
+        // One line per attempt at debug; the final failure is logged once where it ends the request.
+        this.#logger.debug(
           { userId, providerCode: failure.providerCode, attempt, willRetry },
-          'refresh failed',
+          'refresh attempt failed',
         );
         if (!willRetry) throw failure;
         await this.#sleep(this.#backoff(attempt));
@@ -532,7 +555,7 @@ export class CredentialManager {
         return await this.#store.put(userId, record, { ifVersion });
       } catch (error) {
         if (!(error instanceof StorageUnavailableError) || attempt >= this.#retry.attempts) throw error;
-        this.#logger.warn({ userId, attempt }, 'saving refreshed credentials failed; retrying');
+        this.#logger.info({ userId, attempt }, 'saving refreshed credentials failed; retrying');
         await this.#sleep(this.#backoff(attempt));
       }
     }
@@ -549,6 +572,10 @@ export class CredentialManager {
     await this.#sessionStore?.removeSession(userId);
     this.#forget(userId);
     this.#emit('reauth-required', { userId, reason: 'invalid_grant' });
+    this.#logger.info(
+      { userId, reason: 'invalid_grant' },
+      'the refresh token was refused; the user must sign in again',
+    );
   }
 
   #remember(userId: string, credentials: StoredCredentials): StoredCredentials {
@@ -579,6 +606,15 @@ export class CredentialManager {
    *   ProviderError when the provider fails.
    */
   async completeAuthorization(input: CompleteAuthorizationInput): Promise<AuthorizationResult> {
+    try {
+      return await this.#completeAuthorization(input);
+    } catch (error) {
+      logFailure(this.#logger, error, { component: 'manager', operation: 'completeAuthorization' });
+      throw error;
+    }
+  }
+
+  async #completeAuthorization(input: CompleteAuthorizationInput): Promise<AuthorizationResult> {
     const startedAt = this.#clock.now();
     if (typeof input?.code !== 'string' || input.code.length === 0 || input.code.length > 2048) {
       throw new InvalidInputError('authorization code is missing or malformed');
@@ -608,16 +644,8 @@ export class CredentialManager {
       );
     }
 
-    let payload: IdTokenClaims;
-    try {
-      const ticket = await client.verifyIdToken({ idToken: tokens.id_token, audience: this.#oauth.clientId });
-      payload = (ticket.getPayload() ?? {}) as IdTokenClaims;
-    } catch (error) {
-      throw new AccessDeniedError('the id_token did not verify', {
-        cause: sanitise(error),
-        reason: 'id-token-invalid',
-      });
-    }
+    // ProviderError when the keys cannot be fetched (try again); AccessDeniedError when it is forged.
+    const payload = (await this.#idTokens.verify(tokens.id_token)) as IdTokenClaims;
     if (
       typeof payload.email !== 'string' ||
       payload.email_verified !== true ||
@@ -755,6 +783,15 @@ export class CredentialManager {
    */
   async revoke(rawUserId: string): Promise<RevokeResult> {
     const userId = normaliseUserId(rawUserId);
+    try {
+      return await this.#revoke(userId);
+    } catch (error) {
+      logFailure(this.#logger, error, { component: 'manager', operation: 'revoke', userId });
+      throw error;
+    }
+  }
+
+  async #revoke(userId: string): Promise<RevokeResult> {
     const startedAt = this.#clock.now();
     let entry: VersionedCredentials | undefined;
     try {

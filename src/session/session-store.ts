@@ -13,6 +13,7 @@
 import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../errors.js';
+import { logFailure } from '../internal/failure-log.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
@@ -693,10 +694,16 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
 
   // The per-request path: synchronous when the backend can answer synchronously (memory), so a
   // lookup costs no promise; a promise otherwise (Redis).
+  /**
+   * Reads an entry: synchronously from an in-process backend, else through its promise, whose
+   * failure (the backend is down) is logged once here, where a request's answer is decided.
+   */
   #read<T>(namespace: string, key: string, now: number): T | undefined | Promise<T | undefined> {
-    return this.#backend.getSync
-      ? this.#backend.getSync<T>(namespace, key, now)
-      : this.#backend.get<T>(namespace, key);
+    if (this.#backend.getSync) return this.#backend.getSync<T>(namespace, key, now);
+    return this.#backend.get<T>(namespace, key).catch((error: unknown) => {
+      logFailure(this.#logger, error, { component: 'session-store', operation: `read ${namespace}` });
+      throw error;
+    });
   }
 }
 
