@@ -8,7 +8,7 @@
  * @module
  */
 import type { Clock } from '../clock.js';
-import { CredentialError, InvalidInputError, isCredentialError } from '../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { Sealer } from '../internal/seal.js';
 import type { Logger } from '../logger.js';
 import type { AuthorizationResult, CredentialManager, SignInPolicy } from '../refresh/manager.js';

@@ -15,17 +15,11 @@
  */
 
 import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
-import { InvalidInputError, InvalidTokenError } from '../errors.js';
+import { InvalidTokenError } from '../errors.js';
 import { type CookiePolicy, clearCookie, cookieName, readCookie, setCookie } from '../http/cookies.js';
 import { GoogleSignIn } from '../http/google-sign-in.js';
 import { RateLimiter } from '../http/rate-limit.js';
-import {
-  failureResponse,
-  htmlResponse,
-  problemResponse,
-  redirectResponse,
-  tooManyRequests,
-} from '../http/responses.js';
+import { failureResponse, htmlResponse, redirectResponse, tooManyRequests } from '../http/responses.js';
 import type { RequestContext } from '../http/sign-in-handlers.js';
 import { Sealer } from '../internal/seal.js';
 import { randomToken } from '../secrets.js';
