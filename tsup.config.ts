@@ -29,6 +29,7 @@ const shared: Options = {
   // Peers stay imports, never bundled into dist.
   external: [
     /^vitest/,
+    'oauth2-mock-server',
     /^@aws-sdk\//,
     /^@smithy\//,
     'ioredis',

@@ -4,9 +4,9 @@
  */
 import autocannon from 'autocannon';
 import { MemoryCredentialStore } from 'mcp-oauth-credentials';
+import { startGoogleLikeProvider } from 'mcp-oauth-credentials/testing';
 import { type ExampleServer, startExampleServer } from '../examples/express/server.js';
 import { browserSignIn } from '../examples/support/browser.js';
-import { startGoogleLikeProvider } from '../examples/support/google-like-provider.js';
 import { fmt, median } from './lib.js';
 
 const ACCEPT = 'application/json, text/event-stream';

@@ -3,7 +3,7 @@
  * the manager it measures). Talks over the IPC channel: it answers each message `{ id, call, args }`
  * with `{ id, result }`.
  */
-import { startGoogleLikeProvider } from '../examples/support/google-like-provider.js';
+import { startGoogleLikeProvider } from 'mcp-oauth-credentials/testing';
 
 const provider = await startGoogleLikeProvider({ signingAlgorithm: 'EdDSA' });
 const calls: Record<string, (...args: never[]) => unknown> = {

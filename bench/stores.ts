@@ -15,7 +15,7 @@ import {
   toPythonDocument,
 } from 'mcp-oauth-credentials';
 import { S3CredentialStore } from 'mcp-oauth-credentials/s3';
-import { startS3Endpoint, testS3Client } from '../examples/support/s3-endpoint.js';
+import { startS3Endpoint, testS3Client } from '../dev/s3-endpoint.js';
 import { comparePair, fmt, tinybench } from './lib.js';
 
 function record(userId: string, n: number): StoredCredentials {

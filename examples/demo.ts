@@ -21,14 +21,18 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CredentialStore } from 'mcp-oauth-credentials';
-import { opensslAvailable, startTlsServer, type TlsServer } from 'mcp-oauth-credentials/testing';
+import {
+  opensslAvailable,
+  startGoogleLikeProvider,
+  startTlsServer,
+  type TlsServer,
+} from 'mcp-oauth-credentials/testing';
 import { startExampleServer } from './express/server.js';
 import { startExpressV2Server } from './express-v2/server.js';
 import { startHonoServer } from './hono/server.js';
 import type { ExampleServer, ExampleServerConfig } from './shared/core.js';
 import { browserSignIn } from './support/browser.js';
 import { type ClientKit, type McpUser, v1Kit, v2Kit } from './support/client-kits.js';
-import { startGoogleLikeProvider } from './support/google-like-provider.js';
 import { TestOAuthClientProvider } from './support/oauth-client.js';
 
 export type Stack = 'v1' | 'v2' | 'hono';
@@ -347,7 +351,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoStep[]> {
     let readRaw: (userId: string) => Promise<string>;
     let listStored: () => Promise<string[]>;
     if (options.store === 's3') {
-      const { startS3Endpoint, testS3Client } = await import('./support/s3-endpoint.js');
+      const { startS3Endpoint, testS3Client } = await import('../dev/s3-endpoint.js');
       const { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } = await import(
         '@aws-sdk/client-s3'
       );

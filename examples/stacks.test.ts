@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { MemoryCredentialStore } from 'mcp-oauth-credentials';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from 'mcp-oauth-credentials/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACKS, type Stack } from './demo.js';
 import type { ExampleServer } from './shared/core.js';
 import { browserSignIn } from './support/browser.js';
-import { type GoogleLikeProvider, startGoogleLikeProvider } from './support/google-like-provider.js';
 import { TestOAuthClientProvider } from './support/oauth-client.js';
 
 const HOUR = 60 * 60 * 1000;

@@ -69,7 +69,7 @@ const needs = {
   [`${pkg.name}/dynamodb`]: ['@aws-sdk/client-dynamodb'],
   [`${pkg.name}/sdk-v1`]: ['@modelcontextprotocol/sdk'],
   [`${pkg.name}/sdk-v2`]: ['@modelcontextprotocol/server'],
-  [`${pkg.name}/testing`]: ['vitest'],
+  [`${pkg.name}/testing`]: ['vitest', 'oauth2-mock-server'],
 };
 
 function scenario(name, peers, extraTools = []) {

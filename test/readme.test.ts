@@ -14,6 +14,15 @@ describe('README', () => {
     expect(snippet.trimEnd().split('\n').length).toBeLessThanOrEqual(30);
   });
 
+  it('docs/testing.md shows examples/testing/local-google.test.ts verbatim (that file runs in npm test)', async () => {
+    const page = await readFile(new URL('docs/testing.md', root), 'utf8');
+    const snippet = await readFile(new URL('examples/testing/local-google.test.ts', root), 'utf8');
+    const block = /<!-- snippet: examples\/testing\/local-google\.test\.ts -->\s*```ts\n([\s\S]*?)```/.exec(
+      page,
+    )?.[1];
+    expect(block).toBe(snippet);
+  });
+
   it('gives the set-up commands', async () => {
     const readme = await readFile(new URL('README.md', root), 'utf8');
     expect(readme).toMatch(/```sh\nnpm install\nnpm test\nnpm run demo\n```/);

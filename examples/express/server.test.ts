@@ -5,9 +5,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MemoryCredentialStore } from 'mcp-oauth-credentials';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from 'mcp-oauth-credentials/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserSignIn, startSignIn } from '../support/browser.js';
-import { type GoogleLikeProvider, startGoogleLikeProvider } from '../support/google-like-provider.js';
 import { type ExampleServer, startExampleServer } from './server.js';
 
 describe('example server security', () => {

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, HeadObjectCommand, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { S3_TEST_CREDENTIALS, testS3Client } from '../../examples/support/s3-endpoint.js';
+import { S3_TEST_CREDENTIALS, testS3Client } from '../../dev/s3-endpoint.js';
 import { EXIT, runCli } from '../../src/cli/run.js';
 import {
   createCredentialStore,

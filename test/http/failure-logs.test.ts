@@ -9,21 +9,18 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { S3_TEST_CREDENTIALS, startS3Endpoint, testS3Client } from '../../dev/s3-endpoint.js';
 import {
   type ExampleServer,
   startExampleServer,
   type V1ServerConfig,
 } from '../../examples/express/server.js';
 import { v1Kit } from '../../examples/support/client-kits.js';
-import {
-  type GoogleLikeProvider,
-  startGoogleLikeProvider,
-} from '../../examples/support/google-like-provider.js';
-import { S3_TEST_CREDENTIALS, startS3Endpoint, testS3Client } from '../../examples/support/s3-endpoint.js';
 import { type CredentialStore, FileCredentialStore, MemoryCredentialStore } from '../../src/index.js';
 import { RedisSessionBackend } from '../../src/redis/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { TestBrowser } from '../../src/testing/browser.js';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 import { type LogLine, OffsetClock, recordingLogger } from '../support/mcp-auth-harness.js';
 import { startRedisServer } from '../support/redis-server.js';
 import { ensureBucket } from '../support/s3-test-store.js';

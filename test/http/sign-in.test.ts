@@ -11,12 +11,9 @@ import {
   type ExampleServerConfig,
   startExampleServer,
 } from '../../examples/express/server.js';
-import {
-  type GoogleLikeProvider,
-  startGoogleLikeProvider,
-} from '../../examples/support/google-like-provider.js';
 import { MemoryCredentialStore, type StoreOperationEvent } from '../../src/index.js';
 import { TestBrowser } from '../../src/testing/browser.js';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 import { OffsetClock, recordingLogger } from '../support/mcp-auth-harness.js';
 
 interface BearerHarness {

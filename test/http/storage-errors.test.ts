@@ -7,15 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3_TEST_CREDENTIALS } from '../../dev/s3-endpoint.js';
 import { type ExampleServer, startExampleServer } from '../../examples/express/server.js';
-import {
-  type GoogleLikeProvider,
-  startGoogleLikeProvider,
-} from '../../examples/support/google-like-provider.js';
-import { S3_TEST_CREDENTIALS } from '../../examples/support/s3-endpoint.js';
 import { HTTP_STATUS_BY_CODE } from '../../src/http/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { TestBrowser } from '../../src/testing/browser.js';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 
 describe('storage failures as HTTP clients see them', () => {
   const client = new S3Client({ region: 'us-east-1', credentials: S3_TEST_CREDENTIALS });

@@ -5,16 +5,13 @@
  * winner's token.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  type GoogleLikeProvider,
-  startGoogleLikeProvider,
-} from '../../examples/support/google-like-provider.js';
-import { testS3Client } from '../../examples/support/s3-endpoint.js';
+import { testS3Client } from '../../dev/s3-endpoint.js';
 import { DynamoCredentialStore } from '../../src/dynamodb/index.js';
 import { type CredentialStore, FileCredentialStore } from '../../src/index.js';
 import { CredentialManager } from '../../src/manager/index.js';
 import { PostgresCredentialStore } from '../../src/postgres/index.js';
 import { S3CredentialStore } from '../../src/s3/index.js';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 import { FakeClock } from '../support/clock.js';
 import { dynamoEngines, freshDynamoStore, testDynamoClient } from '../support/dynamo-test-store.js';
 import { REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';

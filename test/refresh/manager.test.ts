@@ -1,10 +1,6 @@
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  type GoogleLikeProvider,
-  startGoogleLikeProvider,
-} from '../../examples/support/google-like-provider.js';
-import {
   AccessDeniedError,
   ConfigurationError,
   type CredentialStore,
@@ -22,6 +18,7 @@ import {
   type CredentialManagerOptions,
 } from '../../src/manager/index.js';
 import { OAuth21SessionStore } from '../../src/session/index.js';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 import { FakeClock } from '../support/clock.js';
 import { authorizationCode, REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';
 

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { S3_TEST_CREDENTIALS } from '../../examples/support/s3-endpoint.js';
+import { S3_TEST_CREDENTIALS } from '../../dev/s3-endpoint.js';
 import {
   AccessDeniedError,
   ConfigurationError,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, inject, it } from 'vitest';
-import { S3_TEST_CREDENTIALS, testS3Client } from '../../examples/support/s3-endpoint.js';
+import { S3_TEST_CREDENTIALS, testS3Client } from '../../dev/s3-endpoint.js';
 import {
   ConfigurationError,
   ConflictError,

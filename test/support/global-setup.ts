@@ -4,7 +4,7 @@
  * PostgreSQL, moto) are skipped with a printed reason where absent; the tests that need them say so.
  */
 import type { TestProject } from 'vitest/node';
-import { startS3Endpoint } from '../../examples/support/s3-endpoint.js';
+import { startS3Endpoint } from '../../dev/s3-endpoint.js';
 import { startDynalite, startMoto } from './aws-emulators.js';
 import { startPglite, startSystemPostgres } from './postgres-server.js';
 import { startRedisServer } from './redis-server.js';

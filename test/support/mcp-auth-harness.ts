@@ -8,13 +8,10 @@ import {
   type V1ServerConfig as ExampleServerConfig,
   startExampleServer,
 } from '../../examples/express/server.js';
-import {
-  type GoogleLikeProvider,
-  startGoogleLikeProvider,
-} from '../../examples/support/google-like-provider.js';
 import { createPkcePair, type Logger, MemoryCredentialStore } from '../../src/index.js';
 import type { SessionBackend } from '../../src/session/index.js';
 import { type BrowserPage, TestBrowser } from '../../src/testing/browser.js';
+import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 
 export const CLIENT_REDIRECT = 'http://127.0.0.1:43210/callback';
 export const ATTACKER_REDIRECT = 'https://attacker.example/cb';

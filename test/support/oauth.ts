@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { GoogleLikeProvider } from '../../examples/support/google-like-provider.js';
 import { type CredentialStore, createPkcePair, type StoredCredentials } from '../../src/index.js';
 import type { AuthorizationResult, CredentialManager } from '../../src/manager/index.js';
+import type { GoogleLikeProvider } from '../../src/testing/index.js';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/oauth/callback';
 export const SCOPES = ['openid', 'email', 'https://www.googleapis.com/auth/drive.readonly'];

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { testS3Client } from '../../examples/support/s3-endpoint.js';
+import { testS3Client } from '../../dev/s3-endpoint.js';
 import { S3CredentialStore, type S3CredentialStoreOptions } from '../../src/s3/index.js';
 
 /** The endpoint started by the global setup. */

@@ -1,5 +1,6 @@
 /**
- * A local OAuth provider that behaves like Google where it matters to this package, built on
+ * {@link startGoogleLikeProvider}: a local OAuth / OpenID Connect provider that behaves like Google
+ * where it matters to a server using this package, for your own tests and local runs. Built on
  * oauth2-mock-server (its OAuth2Issuer signs the id_tokens; its OAuth2Service serves /authorize,
  * /token, /userinfo, /revoke and /jwks) and made Google-like with its hooks:
  *
@@ -14,7 +15,15 @@
  *
  * Test controls: rotation mode, injected latency, injected failures, revoking a user's grants, and
  * counters (token requests by grant type, peak concurrent token requests). Listens on 127.0.0.1 only.
- * Used by the tests and by `npm run demo`; not part of the published package.
+ * Needs `oauth2-mock-server` (an optional peer, like `vitest` for the rest of this subpath).
+ *
+ * ```ts
+ * const google = await startGoogleLikeProvider();
+ * const manager = new CredentialManager({ store, oauth: google.oauthOptions('http://127.0.0.1:8000/oauth/callback') });
+ * google.setDefaultUser('alice@example.com'); // who "signs in" at the next authorization request
+ * ```
+ *
+ * @module
  */
 import { createHash, createPublicKey, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -115,6 +124,19 @@ export interface GoogleLikeProvider {
   isRefreshTokenLive(refreshToken: string): boolean;
   /** Creates a grant directly (as if the user had consented) and returns its refresh token; for load tests. */
   issueGrant(userId: string, scopes?: string[]): string;
+  /**
+   * The `oauth` options of `CredentialManager` for this provider (client, endpoints, issuer), with
+   * `redirectUri` when given.
+   */
+  oauthOptions(redirectUri?: string): {
+    clientId: string;
+    clientSecret: string;
+    redirectUri?: string;
+    endpoints: ProviderEndpoints;
+    issuers: string[];
+  };
+  /** The OpenID Connect discovery document's URL (`discoverOidcProvider(provider.issuer)` reads it). */
+  readonly discoveryUrl: string;
   /** What a server needs to use this provider instead of Google (the example server's options). */
   clientSettings(): {
     clientId: string;
@@ -437,6 +459,16 @@ export async function startGoogleLikeProvider(
     setUserClaims(userId, claims) {
       claimOverrides.set(userId.toLowerCase(), { ...claimOverrides.get(userId.toLowerCase()), ...claims });
     },
+    oauthOptions(redirectUri) {
+      return {
+        clientId,
+        clientSecret,
+        ...(redirectUri === undefined ? {} : { redirectUri }),
+        endpoints: { ...endpoints },
+        issuers: [url],
+      };
+    },
+    discoveryUrl: `${url}/.well-known/openid-configuration`,
     clientSettings() {
       return {
         clientId,

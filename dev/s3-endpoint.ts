@@ -1,6 +1,7 @@
 /**
  * A real S3 HTTP endpoint for tests: fauxqs (an in-memory SNS/SQS/S3 emulator) built in-process with
- * `buildApp()` and listening on 127.0.0.1 only.
+ * `buildApp()` and listening on 127.0.0.1 only. Not published (users do not need it): the tests, the
+ * examples, the demo and the benchmark share it from `dev/`.
  *
  * Filling a gap of the emulator: no local S3 server implements conditional writes, so this file adds
  * them in a Fastify preHandler with AWS's semantics:
