@@ -14,7 +14,12 @@ import { createMcpExpressApp, requireBearerAuth } from '@modelcontextprotocol/ex
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { isInitializeRequest, McpServer } from '@modelcontextprotocol/server';
 import type { Request, Response } from 'express';
-import { createAuthHandlers, createMcpSessionGuard, expressHandler } from 'mcp-oauth-credentials/express';
+import {
+  createAuthHandlers,
+  createMcpSessionGuard,
+  expressHandler,
+  expressHealthCheck,
+} from 'mcp-oauth-credentials/express';
 import { bearerVerifier } from 'mcp-oauth-credentials/sdk-v2';
 import {
   buildExampleCore,
@@ -50,6 +55,7 @@ export async function startExpressV2Server(config: ExampleServerConfig): Promise
   app.get('/oauth/callback', auth.oauthCallback);
   app.post('/auth/revoke', bearer, auth.revoke);
   app.get('/auth/status', bearer, auth.status);
+  app.get('/healthz', expressHealthCheck(core.health));
 
   const guard = createMcpSessionGuard({ guard: core.guard });
   const buildMcpServer = () => {

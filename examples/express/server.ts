@@ -21,6 +21,7 @@ import type { Request, Response } from 'express';
 import {
   createAuthHandlers,
   createMcpSessionGuard,
+  expressHealthCheck,
   GoogleOAuthProxyProvider,
 } from 'mcp-oauth-credentials/express';
 import { bearerVerifier } from 'mcp-oauth-credentials/sdk-v1';
@@ -93,6 +94,7 @@ export async function startExampleServer(config: V1ServerConfig): Promise<Exampl
   app.get('/oauth/callback', auth.oauthCallback);
   app.post('/auth/revoke', bearer, auth.revoke);
   app.get('/auth/status', bearer, auth.status);
+  app.get('/healthz', expressHealthCheck(core.health));
 
   const guard = createMcpSessionGuard({ guard: core.guard });
   const buildMcpServer = () => {

@@ -23,6 +23,7 @@ import {
   AUTH_INFO_KEY,
   honoBearerAuth,
   honoHandler,
+  honoHealthCheck,
   honoMiddleware,
   honoSessionGuard,
 } from 'mcp-oauth-credentials/hono';
@@ -73,6 +74,7 @@ export async function startHonoServer(config: ExampleServerConfig): Promise<Exam
   app.get('/oauth/callback', honoHandler(core.signIn.callback));
   app.post('/auth/revoke', bearer, (c) => core.signIn.revoke(c.req.raw, userOf(c)));
   app.get('/auth/status', bearer, (c) => core.signIn.status(c.req.raw, userOf(c)));
+  app.get('/healthz', honoHealthCheck(core.health));
 
   const buildMcpServer = () => {
     const mcp = new McpServer({ name: 'mcp-oauth-credentials-example-hono', version: '1.0.0' });

@@ -16,6 +16,7 @@ import {
   createMcpSessionGuard,
   createSignInHandlers,
   createToolAuth,
+  type HealthHandlerOptions,
   McpAuthorizationServer,
   type McpAuthorizationServerOptions,
   type McpSessionGuardCore,
@@ -145,6 +146,8 @@ export interface ExampleCore {
   guard: McpSessionGuardCore;
   toolAuth: ToolAuth;
   tools: ExampleTool[];
+  /** What `/healthz` checks: the store, the session backend and the provider's signing keys. */
+  health: HealthHandlerOptions;
 }
 
 const GOOGLE_USERINFO = 'https://openidconnect.googleapis.com/v1/userinfo';
@@ -281,5 +284,6 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
     guard,
     toolAuth,
     tools,
+    health: { store, sessions: sessionStore, provider: manager.keysUrl, ...common },
   };
 }

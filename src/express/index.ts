@@ -16,6 +16,7 @@ export type {
 export { createToolAuth, toolErrorMessage } from '../http/tool-auth.js';
 export type { AuthHandlers, AuthHandlersOptions } from './auth-handlers.js';
 export { authenticatedUser, createAuthHandlers } from './auth-handlers.js';
+export { expressHealthCheck } from './health.js';
 export type { McpSessionGuard, McpSessionGuardOptions } from './mcp.js';
 export { createMcpSessionGuard } from './mcp.js';
 export type {

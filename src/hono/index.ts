@@ -13,6 +13,7 @@
  * @packageDocumentation
  */
 import type { AuthInfo } from '../auth-info.js';
+import { createHealthHandler, type HealthHandlerOptions } from '../http/health.js';
 import type { McpSessionGuardCore } from '../http/mcp-session-guard.js';
 import type { RequestContext } from '../http/sign-in-handlers.js';
 
@@ -97,4 +98,12 @@ export function honoSessionGuard(
     await next();
     return undefined;
   };
+}
+
+/**
+ * A Hono handler answering `checkHealth` as JSON (200 `ok`/`degraded`, 503 `down`), reports reused
+ * for `cacheMs`: `app.get('/healthz', honoHealthCheck({ store, sessions: sessionStore, provider: manager.keysUrl }))`.
+ */
+export function honoHealthCheck(options: HealthHandlerOptions): (c: HonoContext) => Promise<Response> {
+  return honoHandler(createHealthHandler(options));
 }

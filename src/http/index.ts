@@ -34,6 +34,14 @@ export {
   DEFAULT_TRANSACTION_TTL_MS,
 } from '../mcp-auth/options.js';
 export type { VerifiedAccess } from '../mcp-auth/token-families.js';
+export type {
+  CheckHealthOptions,
+  ComponentHealth,
+  HealthHandlerOptions,
+  HealthReport,
+  SessionsProbe,
+} from './health.js';
+export { checkHealth, createHealthHandler, HEALTH_PROBE_USER } from './health.js';
 export type { McpSessionGuardCore, McpSessionGuardOptions } from './mcp-session-guard.js';
 export { createMcpSessionGuard } from './mcp-session-guard.js';
 export type { RateLimit } from './rate-limit.js';

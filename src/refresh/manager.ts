@@ -265,6 +265,7 @@ export class CredentialManager {
   readonly #oauth: CredentialManagerOAuthOptions;
   readonly #clientOptions: OAuth2ClientOptions;
   readonly #idTokens: IdTokenVerifier;
+  readonly #keysUrl: string;
   readonly #skewMs: number;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -325,19 +326,25 @@ export class CredentialManager {
         retryConfig: { retry: 0, noResponseRetries: 0 },
       },
     };
+    this.#keysUrl = String(
+      jwksUri ??
+        libraryEndpoints.oauth2FederatedSignonJwkCertsUrl ??
+        libraryEndpoints.oauth2FederatedSignonPemCertsUrl ??
+        GOOGLE_JWKS_URL,
+    );
     this.#idTokens = new IdTokenVerifier({
-      keysUrl: String(
-        jwksUri ??
-          libraryEndpoints.oauth2FederatedSignonJwkCertsUrl ??
-          libraryEndpoints.oauth2FederatedSignonPemCertsUrl ??
-          GOOGLE_JWKS_URL,
-      ),
+      keysUrl: this.#keysUrl,
       issuers: options.oauth.issuers ?? GOOGLE_ISSUERS,
       audience: options.oauth.clientId,
       requestTimeoutMs: options.oauth.requestTimeoutMs ?? 10_000,
       clock: this.#clock,
       logger: this.#logger,
     });
+  }
+
+  /** The URL of the provider's signing keys (JWKS or PEM certificates): what a health check fetches. */
+  get keysUrl(): string {
+    return this.#keysUrl;
   }
 
   /** Subscribes to an event; resolves a function that unsubscribes. Listener errors are logged and ignored. */
