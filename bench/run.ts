@@ -9,10 +9,11 @@ import { databaseBenchmarks } from './databases.js';
 import { hotPath } from './hot-path.js';
 import { httpBenchmark } from './http.js';
 import { fmt, machine, sink } from './lib.js';
+import { otelCostBenchmark } from './otel-cost.js';
 import { refreshBenchmarks } from './refresh.js';
 import { storeBenchmarks } from './stores.js';
 
-const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http'] as const;
+const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http', 'otel'] as const;
 const picked = process.argv.slice(2).filter((arg) => (all as readonly string[]).includes(arg));
 const sections = picked.length > 0 ? picked : [...all];
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -76,6 +77,7 @@ for (const section of sections) {
   if (section === 'stores') parts.push(await storeBenchmarks(log));
   if (section === 'databases') parts.push(await databaseBenchmarks(log));
   if (section === 'http') parts.push(await httpBenchmark(log));
+  if (section === 'otel') parts.push(await otelCostBenchmark(log));
 }
 const seconds = (Date.now() - startedAt) / 1000;
 const document = [

@@ -29,6 +29,7 @@ const heavy = [
   '/node_modules/@smithy/',
   '/node_modules/ioredis/',
   '/node_modules/pg/',
+  '/node_modules/@opentelemetry/',
   '/node_modules/express/',
   '/node_modules/@modelcontextprotocol/',
   '/node_modules/google-auth-library/',

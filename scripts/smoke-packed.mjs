@@ -67,6 +67,7 @@ const subpaths = Object.keys(pkg.exports)
 const needs = {
   [`${pkg.name}/s3`]: ['@aws-sdk/client-s3'],
   [`${pkg.name}/dynamodb`]: ['@aws-sdk/client-dynamodb'],
+  [`${pkg.name}/otel`]: ['@opentelemetry/api'],
   [`${pkg.name}/sdk-v1`]: ['@modelcontextprotocol/sdk'],
   [`${pkg.name}/sdk-v2`]: ['@modelcontextprotocol/server'],
   [`${pkg.name}/testing`]: ['vitest', 'oauth2-mock-server'],

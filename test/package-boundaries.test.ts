@@ -18,6 +18,7 @@ const PEERS = {
   'the AWS SDK': ['/node_modules/@aws-sdk/', '/node_modules/@smithy/'],
   ioredis: ['/node_modules/ioredis/'],
   pg: ['/node_modules/pg/', '/node_modules/pg-pool/'],
+  OpenTelemetry: ['/node_modules/@opentelemetry/'],
   express: ['/node_modules/express/'],
   'an MCP SDK': ['/node_modules/@modelcontextprotocol/'],
   'google-auth-library': ['/node_modules/google-auth-library/', '/node_modules/gaxios/'],
@@ -52,6 +53,7 @@ describe('package boundaries: what each entry point loads', () => {
     expect(loadedPeers('src/manager/index.ts')).toEqual(['google-auth-library']);
     expect(loadedPeers('src/s3/index.ts')).toEqual(['the AWS SDK']);
     expect(loadedPeers('src/dynamodb/index.ts')).toEqual(['the AWS SDK']);
+    expect(loadedPeers('src/otel/index.ts')).toEqual(['OpenTelemetry']);
     expect(loadedPeers('src/sdk-v1/index.ts')).toEqual(['an MCP SDK']);
     expect(loadedPeers('src/sdk-v2/index.ts')).toEqual(['an MCP SDK']);
   });

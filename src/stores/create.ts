@@ -26,7 +26,7 @@ export interface CreateCredentialStoreOptions {
   env?: Record<string, string | undefined>;
   /** Passed to the store. */
   logger?: Logger;
-  /** Passed to the store (see README "Monitoring"). */
+  /** Passed to the store (see docs/observability.md). */
   onOperation?: StoreOperationListener;
   /**
    * Extra options for a file store (`fsync`, lock timings, `sharedGroup`, `createDirectory`). Without

@@ -15,7 +15,7 @@ import type { CredentialStore, DeleteOptions, PutOptions, StoreOperationListener
 
 /** Options of {@link MemoryCredentialStore}. */
 export interface MemoryCredentialStoreOptions {
-  /** Receives every operation (see README "Monitoring"). Default: none. */
+  /** Receives every operation (see docs/observability.md). Default: none. */
   onOperation?: StoreOperationListener;
   /** Default: silent. */
   logger?: Logger;

@@ -32,7 +32,7 @@ export interface S3StoreSettings {
   kmsKeyId?: string;
   /** Largest object `get` reads, bytes; a larger one is reported corrupt. Default 1 MiB. */
   maxObjectBytes?: number;
-  /** Receives every operation (see README "Monitoring"). Default: none. */
+  /** Receives every operation (see docs/observability.md). Default: none. */
   onOperation?: StoreOperationListener;
   /** Default: silent. */
   logger?: Logger;
