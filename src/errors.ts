@@ -22,7 +22,8 @@ export type CredentialErrorCode =
   | 'CONFIGURATION'
   | 'PROVIDER_ERROR'
   | 'INVALID_TOKEN'
-  | 'STORAGE_FORBIDDEN';
+  | 'STORAGE_FORBIDDEN'
+  | 'AUTHORIZATION_REQUIRED';
 
 /** Options shared by every {@link CredentialError} constructor. */
 export interface CredentialErrorOptions {
@@ -219,6 +220,33 @@ export class InvalidTokenError extends CredentialError {
   static override readonly code = 'INVALID_TOKEN' as const;
   constructor(message: string, options?: CredentialErrorOptions) {
     super('INVALID_TOKEN', message, options);
+  }
+}
+
+/**
+ * The user must grant Google access first (no credentials, or a grant without scopes a tool needs),
+ * and a single-use link to do so was made: `url` (open it in the user's browser), `elicitationId`
+ * (for MCP URL elicitation) and the missing `scopes`. The SDK adapters turn it into the MCP
+ * URL-elicitation-required error (-32042) for clients that support it; `toolErrorMessage` words it
+ * for the others.
+ */
+export class AuthorizationRequiredError extends CredentialError {
+  static override readonly code = 'AUTHORIZATION_REQUIRED' as const;
+  /** Where the user grants access: single use, expiring within minutes, bound to this user. */
+  readonly url: string;
+  /** The id of this authorization, for MCP URL elicitation and its completion notification. */
+  readonly elicitationId: string;
+  /** The scopes asked for (the missing ones). */
+  readonly scopes: readonly string[];
+
+  constructor(
+    message: string,
+    options: CredentialErrorOptions & { url: string; elicitationId: string; scopes: readonly string[] },
+  ) {
+    super('AUTHORIZATION_REQUIRED', message, options);
+    this.url = options.url;
+    this.elicitationId = options.elicitationId;
+    this.scopes = Object.freeze([...options.scopes]);
   }
 }
 

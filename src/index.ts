@@ -38,6 +38,7 @@ export { KEYS_ENV_VAR, Keyring, keyringFromEnv } from './encryption/keyring.js';
 export type { CredentialErrorCode, CredentialErrorOptions } from './errors.js';
 export {
   AccessDeniedError,
+  AuthorizationRequiredError,
   ConfigurationError,
   ConflictError,
   CorruptCredentialsError,

@@ -20,12 +20,13 @@ import {
   expressHandler,
   expressHealthCheck,
 } from 'mcp-oauth-credentials/express';
-import { bearerVerifier } from 'mcp-oauth-credentials/sdk-v2';
+import { bearerVerifier, urlElicitationError } from 'mcp-oauth-credentials/sdk-v2';
 import {
   buildExampleCore,
   configFromEnv,
   type ExampleServer,
   type ExampleServerConfig,
+  toolFailure,
 } from '../shared/core.js';
 
 /** Builds and starts the SDK v2 + Express example server. */
@@ -55,6 +56,7 @@ export async function startExpressV2Server(config: ExampleServerConfig): Promise
   app.get('/oauth/callback', auth.oauthCallback);
   app.post('/auth/revoke', bearer, auth.revoke);
   app.get('/auth/status', bearer, auth.status);
+  app.get('/auth/connect', auth.connect);
   app.get('/healthz', expressHealthCheck(core.health));
 
   const guard = createMcpSessionGuard({ guard: core.guard });
@@ -62,7 +64,16 @@ export async function startExpressV2Server(config: ExampleServerConfig): Promise
     const mcp = new McpServer({ name: 'mcp-oauth-credentials-example-v2', version: '1.0.0' });
     // v2 hands tools a `ctx` (`ctx.http.authInfo`, `ctx.sessionId`); the tool helper takes it as is.
     for (const tool of core.tools)
-      mcp.registerTool(tool.name, { description: tool.description }, (ctx) => tool.run(ctx));
+      mcp.registerTool(tool.name, { description: tool.description }, async (ctx) => {
+        try {
+          return await tool.run(ctx);
+        } catch (error) {
+          // Missing Google access: URL elicitation (2025-11-25 sessions whose client supports it), a link otherwise.
+          const elicitation = urlElicitationError(error, mcp.server);
+          if (elicitation) throw elicitation;
+          return toolFailure(error, core.signInUrl);
+        }
+      });
     return mcp;
   };
 
@@ -87,21 +98,27 @@ export async function startExpressV2Server(config: ExampleServerConfig): Promise
       return;
     }
     const bind = guard.bindOnInitialize(req);
+    const mcp = buildMcpServer();
     const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: async (id) => {
         transports.set(id, transport);
+        core.completions.track(id, mcp.server);
         await bind(id);
       },
       onsessionclosed: async (id) => {
         transports.delete(id);
+        core.completions.forget(id);
         await guard.unbind(id);
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId) transports.delete(transport.sessionId);
+      if (transport.sessionId) {
+        transports.delete(transport.sessionId);
+        core.completions.forget(transport.sessionId);
+      }
     };
-    await buildMcpServer().connect(transport);
+    await mcp.connect(transport);
     await transport.handleRequest(req, res, req.body);
   };
   for (const method of ['post', 'get', 'delete'] as const) {

@@ -210,7 +210,7 @@ describe('example server security', () => {
     ).toBe(401);
   });
 
-  it('tells the MCP client to sign in again, without a token, when credentials are gone', async () => {
+  it('gives a client without URL elicitation a single-use connect link (no token) when credentials are gone', async () => {
     const signed = await browserSignIn(server.url, 'gone@example.com');
     const transport = new StreamableHTTPClientTransport(new URL(server.mcpUrl), {
       requestInit: { headers: { authorization: `Bearer ${signed.body.access_token}` } },
@@ -224,7 +224,8 @@ describe('example server security', () => {
       content: Array<{ text?: string }>;
     };
     expect(result.isError).toBe(true);
-    expect(result.content[0]?.text).toContain('/auth/start');
+    expect(result.content[0]?.text).toMatch(/Open this link in your browser .*\/auth\/connect\?t=/);
+    expect(result.content[0]?.text).not.toContain(signed.body.access_token as string);
     await client.close();
   });
 });

@@ -24,12 +24,13 @@ import {
   expressHealthCheck,
   GoogleOAuthProxyProvider,
 } from 'mcp-oauth-credentials/express';
-import { bearerVerifier } from 'mcp-oauth-credentials/sdk-v1';
+import { bearerVerifier, urlElicitationError } from 'mcp-oauth-credentials/sdk-v1';
 import {
   buildExampleCore,
   configFromEnv,
   type ExampleServer,
   type ExampleServerConfig,
+  toolFailure,
 } from '../shared/core.js';
 
 export type { ExampleServer, ExampleServerConfig } from '../shared/core.js';
@@ -94,24 +95,34 @@ export async function startExampleServer(config: V1ServerConfig): Promise<Exampl
   app.get('/oauth/callback', auth.oauthCallback);
   app.post('/auth/revoke', bearer, auth.revoke);
   app.get('/auth/status', bearer, auth.status);
+  app.get('/auth/connect', auth.connect);
   app.get('/healthz', expressHealthCheck(core.health));
 
   const guard = createMcpSessionGuard({ guard: core.guard });
   const buildMcpServer = () => {
     const mcp = new McpServer({ name: 'mcp-oauth-credentials-example', version: '1.0.0' });
     for (const tool of core.tools) {
-      mcp.registerTool(tool.name, { description: tool.description }, (extra) =>
-        config.authDisabled
-          ? tool.run({
-              authInfo: {
-                token: '',
-                clientId: 'bench',
-                scopes: [],
-                extra: { userId: config.anonymousUser ?? 'anonymous@example.com' },
-              },
-            })
-          : tool.run(extra),
-      );
+      mcp.registerTool(tool.name, { description: tool.description }, async (extra) => {
+        try {
+          return await tool.run(
+            config.authDisabled
+              ? {
+                  authInfo: {
+                    token: '',
+                    clientId: 'bench',
+                    scopes: [],
+                    extra: { userId: config.anonymousUser ?? 'anonymous@example.com' },
+                  },
+                }
+              : extra,
+          );
+        } catch (error) {
+          // Missing Google access: URL elicitation for clients that support it, a link otherwise.
+          const elicitation = urlElicitationError(error, mcp.server);
+          if (elicitation) throw elicitation;
+          return toolFailure(error, core.signInUrl);
+        }
+      });
     }
     return mcp;
   };
@@ -137,21 +148,27 @@ export async function startExampleServer(config: V1ServerConfig): Promise<Exampl
       return;
     }
     const bind = config.authDisabled ? async () => {} : guard.bindOnInitialize(req);
+    const mcp = buildMcpServer();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: async (id) => {
         transports.set(id, transport);
+        core.completions.track(id, mcp.server);
         await bind(id);
       },
       onsessionclosed: async (id) => {
         transports.delete(id);
+        core.completions.forget(id);
         await guard.unbind(id);
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId) transports.delete(transport.sessionId);
+      if (transport.sessionId) {
+        transports.delete(transport.sessionId);
+        core.completions.forget(transport.sessionId);
+      }
     };
-    await buildMcpServer().connect(transport);
+    await mcp.connect(transport);
     await transport.handleRequest(req, res, req.body);
   };
   const protectedMcp = config.authDisabled ? [] : [bearer, guard.middleware];

@@ -27,12 +27,13 @@ import {
   honoMiddleware,
   honoSessionGuard,
 } from 'mcp-oauth-credentials/hono';
-import { bearerVerifier } from 'mcp-oauth-credentials/sdk-v2';
+import { bearerVerifier, urlElicitationError } from 'mcp-oauth-credentials/sdk-v2';
 import {
   buildExampleCore,
   configFromEnv,
   type ExampleServer,
   type ExampleServerConfig,
+  toolFailure,
 } from '../shared/core.js';
 
 const SESSION_NOT_FOUND = { jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null };
@@ -74,12 +75,22 @@ export async function startHonoServer(config: ExampleServerConfig): Promise<Exam
   app.get('/oauth/callback', honoHandler(core.signIn.callback));
   app.post('/auth/revoke', bearer, (c) => core.signIn.revoke(c.req.raw, userOf(c)));
   app.get('/auth/status', bearer, (c) => core.signIn.status(c.req.raw, userOf(c)));
+  app.get('/auth/connect', honoHandler(core.signIn.connect));
   app.get('/healthz', honoHealthCheck(core.health));
 
   const buildMcpServer = () => {
     const mcp = new McpServer({ name: 'mcp-oauth-credentials-example-hono', version: '1.0.0' });
     for (const tool of core.tools)
-      mcp.registerTool(tool.name, { description: tool.description }, (ctx) => tool.run(ctx));
+      mcp.registerTool(tool.name, { description: tool.description }, async (ctx) => {
+        try {
+          return await tool.run(ctx);
+        } catch (error) {
+          // Missing Google access: URL elicitation (2025-11-25 sessions whose client supports it), a link otherwise.
+          const elicitation = urlElicitationError(error, mcp.server);
+          if (elicitation) throw elicitation;
+          return toolFailure(error, core.signInUrl);
+        }
+      });
     return mcp;
   };
   const transports = new Map<string, WebStandardStreamableHTTPServerTransport>();
@@ -98,21 +109,27 @@ export async function startHonoServer(config: ExampleServerConfig): Promise<Exam
         400,
       );
     }
+    const mcp = buildMcpServer();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: async (id) => {
         transports.set(id, transport);
+        core.completions.track(id, mcp.server);
         await core.guard.bind(id, authInfo);
       },
       onsessionclosed: async (id) => {
         transports.delete(id);
+        core.completions.forget(id);
         await core.guard.unbind(id);
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId) transports.delete(transport.sessionId);
+      if (transport.sessionId) {
+        transports.delete(transport.sessionId);
+        core.completions.forget(transport.sessionId);
+      }
     };
-    await buildMcpServer().connect(transport);
+    await mcp.connect(transport);
     return transport.handleRequest(c.req.raw, { authInfo, parsedBody });
   });
 

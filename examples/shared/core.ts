@@ -10,12 +10,14 @@ import {
   type Clock,
   type CredentialStore,
   createCredentialStore,
+  isCredentialError,
   type Logger,
 } from 'mcp-oauth-credentials';
 import {
   createMcpSessionGuard,
   createSignInHandlers,
   createToolAuth,
+  ElicitationCompletions,
   type HealthHandlerOptions,
   McpAuthorizationServer,
   type McpAuthorizationServerOptions,
@@ -148,6 +150,16 @@ export interface ExampleCore {
   tools: ExampleTool[];
   /** What `/healthz` checks: the store, the session backend and the provider's signing keys. */
   health: HealthHandlerOptions;
+  /** The MCP sessions to tell when a connect link's authorization is done (track each session's server). */
+  completions: ElicitationCompletions;
+}
+
+/** The Google Calendar read-only scope, which `read_calendar` asks for on first use. */
+export const CALENDAR_READONLY = 'https://www.googleapis.com/auth/calendar.readonly';
+
+/** A tool's error result for the MCP client: what happened and what to do, never a token. */
+export function toolFailure(error: unknown, signInUrl?: string) {
+  return { isError: true, content: [{ type: 'text' as const, text: toolErrorMessage(error, signInUrl) }] };
 }
 
 const GOOGLE_USERINFO = 'https://openidconnect.googleapis.com/v1/userinfo';
@@ -190,6 +202,9 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
     },
     ...common,
   });
+  // Incremental authorization: a tool needing scopes the user has not granted gets a connect link,
+  // which clients with URL elicitation open; the callback tells the MCP session (completions).
+  const completions = new ElicitationCompletions(logger ? { logger } : {});
   const signIn = createSignInHandlers({
     manager,
     sessionStore,
@@ -197,6 +212,8 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
     serverSecret,
     scopes: config.scopes ?? ['profile'],
     mcpEndpoint: mcpUrl,
+    connectUrl: `${url}/auth/connect`,
+    onConnected: completions.notify,
     ...(rateLimited ? {} : { rateLimit: false as const }),
     ...(config.access ? { policy: config.access } : {}),
     ...common,
@@ -220,12 +237,13 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
         })
       : undefined;
   const guard = createMcpSessionGuard({ sessionStore, ...(logger ? { logger } : {}) });
-  const toolAuth = createToolAuth({ manager, sessionStore, ...(logger ? { logger } : {}) });
+  const toolAuth = createToolAuth({ manager, sessionStore, connect: signIn, ...(logger ? { logger } : {}) });
   const userinfoUrl = config.userinfoUrl ?? discovered?.userinfoUrl ?? GOOGLE_USERINFO;
-  const failed = (error: unknown) => ({
-    isError: true,
-    content: [{ type: 'text' as const, text: toolErrorMessage(error, signInUrl) }],
-  });
+  const failed = (error: unknown) => {
+    // Left to the SDK-specific wrapper: URL elicitation where the client supports it.
+    if (isCredentialError(error, 'AUTHORIZATION_REQUIRED')) throw error;
+    return toolFailure(error, signInUrl);
+  };
   const tools: ExampleTool[] = [
     {
       name: 'get_profile',
@@ -244,6 +262,25 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
           return {
             content: [{ type: 'text', text: JSON.stringify({ email: profile.email, name: profile.name }) }],
           };
+        } catch (error) {
+          return failed(error);
+        }
+      },
+    },
+    {
+      name: 'read_calendar',
+      description:
+        'Needs Google Calendar read access (an extra scope): asks for it through the MCP client when missing.',
+      async run(extra) {
+        try {
+          const user = await toolAuth.forRequest(extra, { scopes: [CALENDAR_READONLY] });
+          const response = await user.fetch(userinfoUrl); // a real API call with the broadened token
+          const text = JSON.stringify({
+            user: user.userId,
+            calendarAccess: response.ok,
+            scopes: user.scopes,
+          });
+          return { content: [{ type: 'text', text }] };
         } catch (error) {
           return failed(error);
         }
@@ -284,6 +321,7 @@ export async function buildExampleCore(config: ExampleServerConfig, url: string)
     guard,
     toolAuth,
     tools,
+    completions,
     health: { store, sessions: sessionStore, provider: manager.keysUrl, ...common },
   };
 }

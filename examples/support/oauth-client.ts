@@ -100,10 +100,11 @@ export class TestOAuthClientProvider implements OAuthClientProvider {
 export async function connectWithOAuth(
   mcpUrl: string,
   provider: TestOAuthClientProvider,
+  capabilities: ConstructorParameters<typeof Client>[1] = {},
 ): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
   const open = () => {
     const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
-    const client = new Client({ name: provider.name, version: '1.0.0' });
+    const client = new Client({ name: provider.name, version: '1.0.0' }, capabilities);
     return { client, transport };
   };
   let session = open();

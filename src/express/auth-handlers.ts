@@ -31,6 +31,8 @@ export interface AuthHandlers {
   revoke: ExpressHandler;
   /** `GET`, after `requireBearerAuth`: the caller's scopes and expiry, no tokens. */
   status: ExpressHandler;
+  /** `GET` at `connectUrl`: opens a connect link (incremental authorization) once and redirects to Google. */
+  connect: ExpressHandler;
 }
 
 /** The verified user of a request that went through `requireBearerAuth`, or undefined. */
@@ -69,5 +71,6 @@ export function createAuthHandlers(options: AuthHandlersOptions): AuthHandlers {
     oauthCallback: expressHandler((request, context) => handlers.callback(request, context)),
     revoke: forUser(handlers.revoke),
     status: forUser(handlers.status),
+    connect: expressHandler((request, context) => handlers.connect(request, context)),
   };
 }

@@ -71,11 +71,31 @@ interface FlowCookie<T> {
   h?: string;
   /** 1 when Google was already asked for consent in this flow (no second round). */
   c?: 1;
+  /** Scopes of this flow, when not the default ones (an incremental authorization). */
+  o?: string[];
+  /** The only user (email) this flow may sign in. */
+  u?: string;
+  /** The only Google account (`sub`) this flow may sign in. */
+  g?: string;
   /** The caller's payload. */
   p: T;
 }
 
 const FLOW_PURPOSE = 'google-sign-in-flow';
+
+/** How {@link GoogleSignIn.start} starts a flow. */
+export interface FlowOptions {
+  loginHint?: string;
+  prompt?: string;
+  /** Set on the second round, after Google granted no refresh token: never a third. */
+  consentAsked?: boolean;
+  /** Scopes of this flow instead of the default ones (`openid` and `email` are added). */
+  scopes?: readonly string[];
+  /** The callback accepts only this user (email). */
+  expectedUser?: string;
+  /** The callback accepts only this Google account (`sub`): no account substitution. */
+  expectedSubject?: string;
+}
 
 /** See the module documentation. */
 export class GoogleSignIn {
@@ -97,10 +117,7 @@ export class GoogleSignIn {
   }
 
   /** A redirect to Google that starts a flow carrying `payload`, with its sealed cookie. */
-  async start<T>(
-    payload: T,
-    options: { loginHint?: string; prompt?: string; consentAsked?: boolean } = {},
-  ): Promise<Response> {
+  async start<T>(payload: T, options: FlowOptions = {}): Promise<Response> {
     const pkce = createPkcePair();
     const state = randomToken();
     const flow: FlowCookie<T> = {
@@ -111,12 +128,15 @@ export class GoogleSignIn {
       p: payload,
       ...(options.loginHint === undefined ? {} : { h: options.loginHint }),
       ...(options.consentAsked ? { c: 1 as const } : {}),
+      ...(options.scopes === undefined ? {} : { o: [...new Set(['openid', 'email', ...options.scopes])] }),
+      ...(options.expectedUser === undefined ? {} : { u: options.expectedUser }),
+      ...(options.expectedSubject === undefined ? {} : { g: options.expectedSubject }),
     };
     const sealed = await this.#options.sealer.seal(FLOW_PURPOSE, flow);
     const location = this.#options.manager.createAuthorizationUrl({
       state,
       codeChallenge: pkce.codeChallenge,
-      scopes: this.#scopes,
+      scopes: flow.o ?? this.#scopes,
       redirectUri: this.#options.callbackUrl,
       ...(options.loginHint === undefined ? {} : { loginHint: options.loginHint }),
       ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
@@ -180,9 +200,11 @@ export class GoogleSignIn {
         code,
         codeVerifier: flow.v,
         redirectUri: this.#options.callbackUrl,
-        requestedScopes: this.#scopes,
+        requestedScopes: flow.o ?? this.#scopes,
         ...(this.#options.policy === undefined ? {} : { policy: this.#options.policy }),
         ...(this.#options.requireLoginHintMatch && flow.h !== undefined ? { expectedUser: flow.h } : {}),
+        ...(flow.u === undefined ? {} : { expectedUser: flow.u }),
+        ...(flow.g === undefined ? {} : { expectedSubject: flow.g }),
       });
     } catch (error) {
       const headers = new Headers({ 'set-cookie': clear });
@@ -201,6 +223,9 @@ export class GoogleSignIn {
         loginHint: result.userId,
         prompt: 'consent',
         consentAsked: true,
+        ...(flow.o === undefined ? {} : { scopes: flow.o }),
+        ...(flow.u === undefined ? {} : { expectedUser: flow.u }),
+        ...(flow.g === undefined ? {} : { expectedSubject: flow.g }),
       });
       again.headers.append('set-cookie', clear);
       return { kind: 'response', response: again };

@@ -34,6 +34,8 @@ export {
   DEFAULT_TRANSACTION_TTL_MS,
 } from '../mcp-auth/options.js';
 export type { VerifiedAccess } from '../mcp-auth/token-families.js';
+export type { ElicitingServer, UrlElicitationParams } from './elicitation.js';
+export { ElicitationCompletions, supportsUrlElicitation, urlElicitationParams } from './elicitation.js';
 export type {
   CheckHealthOptions,
   ComponentHealth,
@@ -47,7 +49,25 @@ export { createMcpSessionGuard } from './mcp-session-guard.js';
 export type { RateLimit } from './rate-limit.js';
 export { DEFAULT_RATE_LIMIT_MAX_KEYS } from './rate-limit.js';
 export { HTTP_STATUS_BY_CODE } from './responses.js';
-export type { RequestContext, SignInHandlers, SignInHandlersOptions } from './sign-in-handlers.js';
-export { createSignInHandlers, DEFAULT_FLOW_TTL_MS, DEFAULT_SIGN_IN_RATE_LIMIT } from './sign-in-handlers.js';
-export type { ToolAuth, ToolAuthOptions, ToolRequestExtra, ToolUserContext } from './tool-auth.js';
+export type {
+  ConnectedEvent,
+  ConnectLink,
+  ConnectLinkRequest,
+  RequestContext,
+  SignInHandlers,
+  SignInHandlersOptions,
+} from './sign-in-handlers.js';
+export {
+  createSignInHandlers,
+  DEFAULT_CONNECT_LINK_TTL_MS,
+  DEFAULT_FLOW_TTL_MS,
+  DEFAULT_SIGN_IN_RATE_LIMIT,
+} from './sign-in-handlers.js';
+export type {
+  ToolAuth,
+  ToolAuthOptions,
+  ToolAuthRequest,
+  ToolRequestExtra,
+  ToolUserContext,
+} from './tool-auth.js';
 export { authInfoOf, createToolAuth, toolErrorMessage } from './tool-auth.js';

@@ -127,6 +127,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<CredentialErrorCode, number>> 
   PROVIDER_ERROR: 502,
   STORAGE_UNAVAILABLE: 503,
   STORAGE_FORBIDDEN: 503,
+  AUTHORIZATION_REQUIRED: 403,
 });
 
 /** Codes whose message may reach an HTTP client (they describe the client's own request). */
@@ -136,6 +137,7 @@ const CLIENT_VISIBLE_CODES: ReadonlySet<CredentialErrorCode> = new Set([
   'REAUTH_REQUIRED',
   'ACCESS_DENIED',
   'NOT_FOUND',
+  'AUTHORIZATION_REQUIRED',
 ]);
 
 /** The status and the message an HTTP client may see for an error (generic for server-side failures). */

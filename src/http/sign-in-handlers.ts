@@ -9,7 +9,8 @@ import { type Clock, systemClock } from '../clock.js';
 import { ConfigurationError, InvalidInputError } from '../errors.js';
 import { Sealer, type SealingKeySource } from '../internal/seal.js';
 import { type Logger, silentLogger } from '../logger.js';
-import type { CredentialManager, SignInPolicy } from '../refresh/manager.js';
+import type { AuthorizationResult, CredentialManager, SignInPolicy } from '../refresh/manager.js';
+import { randomToken } from '../secrets.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
 import { normaliseUserId } from '../user-id.js';
 import { GoogleSignIn, loginHintFrom } from './google-sign-in.js';
@@ -71,13 +72,69 @@ export interface SignInHandlersOptions {
   mcpEndpoint?: string;
   /** Budget of `start` per client address; `false` turns it off. Default {@link DEFAULT_SIGN_IN_RATE_LIMIT}. */
   rateLimit?: RateLimit | false;
+  /**
+   * Where `connect` is mounted (absolute URL, e.g. `https://mcp.example.com/auth/connect`): the
+   * links `connectLink` makes for incremental authorization (a tool needs scopes the user has not
+   * granted, or the user has no credentials yet). Without it `connectLink` throws
+   * `ConfigurationError`.
+   */
+  connectUrl?: string;
+  /** Lifetime of a connect link, ms. Default {@link DEFAULT_CONNECT_LINK_TTL_MS}. */
+  connectLinkTtlMs?: number;
+  /**
+   * Called after a connect link's authorization was saved: tell the MCP client (send
+   * `notifications/elicitation/complete` for `elicitationId` on `mcpSessionId`). Errors are logged
+   * and ignored (the grant is saved either way).
+   */
+  onConnected?: (event: ConnectedEvent) => unknown;
   clock?: Clock;
   /** Default: silent. */
   logger?: Logger;
 }
 
+/** The default lifetime of a connect link, ms: 5 minutes (it can be forwarded: keep it short). */
+export const DEFAULT_CONNECT_LINK_TTL_MS = 5 * 60 * 1000;
+
+/** What {@link SignInHandlers.connectLink} takes: a known user and the scopes to ask for. */
+export interface ConnectLinkRequest {
+  /** The user (already known: the verified bearer token's, or the bound MCP session's). */
+  userId: string;
+  /** The user's Google account (`sub`), when credentials are on file: another account is refused. */
+  subject?: string;
+  /** The scopes to ask for (the missing ones; `openid` and `email` are added; granted ones are kept). */
+  scopes: readonly string[];
+  /** The MCP session the request came from, passed back to `onConnected`. */
+  mcpSessionId?: string;
+}
+
+/** A connect link: single use, expiring, bound to one user. */
+export interface ConnectLink {
+  url: string;
+  /** A fresh id, for MCP URL elicitation. */
+  elicitationId: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/** What `onConnected` receives. */
+export interface ConnectedEvent {
+  userId: string;
+  elicitationId: string;
+  mcpSessionId?: string;
+  /** Every scope the user has now granted. */
+  scopes: readonly string[];
+}
+
 /** The handlers {@link createSignInHandlers} returns. */
 export interface SignInHandlers {
+  /**
+   * A link that sends `userId` to Google for `scopes` (incremental authorization): single use,
+   * expiring after `connectLinkTtlMs`, bound to that user and (when known) Google account; the first
+   * hop binds the flow to the browser that opened it. Writes nothing on the server.
+   */
+  connectLink(request: ConnectLinkRequest): Promise<ConnectLink>;
+  /** `GET` at `connectUrl`: opens a connect link (once) and redirects to Google. */
+  connect(request: Request, context?: RequestContext): Promise<Response>;
   /** `GET`: redirects to Google. Query: `login_hint?`, `return_to?` (must be allow-listed). */
   start(request: Request, context?: RequestContext): Promise<Response>;
   /** `GET`: Google's redirect back. Issues a bearer token; HTML, or JSON when asked. */
@@ -90,7 +147,23 @@ export interface SignInHandlers {
 
 interface BearerFlow {
   returnTo?: string;
+  /** An incremental authorization: no bearer token; `onConnected` afterwards. */
+  connect?: { e: string; m?: string };
 }
+
+/** The sealed content of a connect link. */
+interface ConnectToken {
+  /** Nonce, recorded once when the link is opened. */
+  n: string;
+  u: string;
+  g?: string;
+  o: string[];
+  m?: string;
+  e: string;
+  x: number;
+}
+
+const CONNECT_PURPOSE = 'connect-link';
 
 const MAX_PARAM_LENGTH = 2048;
 
@@ -157,6 +230,99 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     return google.start(flow, loginHint === undefined ? {} : { loginHint });
   });
 
+  const connectTtlMs = options.connectLinkTtlMs ?? DEFAULT_CONNECT_LINK_TTL_MS;
+  const connectLink = async (link: ConnectLinkRequest): Promise<ConnectLink> => {
+    if (options.connectUrl === undefined) {
+      throw new ConfigurationError(
+        'connect links need the connectUrl option (where the connect handler is mounted)',
+      );
+    }
+    const userId = normaliseUserId(link.userId);
+    const scopes = [...new Set(link.scopes)];
+    if (
+      scopes.length === 0 ||
+      scopes.length > 50 ||
+      scopes.some((scope) => typeof scope !== 'string' || scope.length > 256)
+    ) {
+      throw new InvalidInputError('a connect link needs 1 to 50 scopes');
+    }
+    const expiresAt = clock.now() + connectTtlMs;
+    const token: ConnectToken = {
+      n: randomToken(),
+      u: userId,
+      o: scopes,
+      e: randomToken(16),
+      x: expiresAt,
+      ...(link.subject === undefined ? {} : { g: link.subject }),
+      ...(link.mcpSessionId === undefined ? {} : { m: link.mcpSessionId }),
+    };
+    const url = new URL(options.connectUrl);
+    url.searchParams.set('t', await sealer.seal(CONNECT_PURPOSE, token));
+    return { url: url.href, elicitationId: token.e, expiresAt };
+  };
+
+  const connect = guarded('connect', async (request) => {
+    const token = await sealer.open<ConnectToken>(CONNECT_PURPOSE, queryParam(request, 't') ?? undefined);
+    const now = clock.now();
+    if (token === undefined || token.x <= now) {
+      return problemResponse(
+        request,
+        new InvalidInputError('this link expired or is not valid; ask your MCP client to try the tool again'),
+      );
+    }
+    if (!(await options.sessionStore.recordSingleUse(token.n, token.x - now + 60_000))) {
+      logger.warn({ userId: token.u }, 'SECURITY: a connect link was opened twice; refused');
+      return problemResponse(
+        request,
+        new InvalidInputError('this link was already used; ask your MCP client to try the tool again'),
+      );
+    }
+    const flow: BearerFlow = { connect: { e: token.e, ...(token.m === undefined ? {} : { m: token.m }) } };
+    return google.start(flow, {
+      loginHint: token.u,
+      scopes: token.o,
+      expectedUser: token.u,
+      ...(token.g === undefined ? {} : { expectedSubject: token.g }),
+    });
+  });
+
+  const connected = async (
+    request: Request,
+    result: AuthorizationResult,
+    flow: NonNullable<BearerFlow['connect']>,
+    headers: Record<string, string>,
+  ) => {
+    await options.sessionStore.storeSession(result.userId, {
+      scopes: result.scopes,
+      ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
+    });
+    logger.info({ userId: result.userId, scopes: result.scopes.length }, 'user granted more Google access');
+    try {
+      await options.onConnected?.({
+        userId: result.userId,
+        elicitationId: flow.e,
+        scopes: result.scopes,
+        ...(flow.m === undefined ? {} : { mcpSessionId: flow.m }),
+      });
+    } catch (error) {
+      logger.warn(
+        { userId: result.userId, error: String((error as Error)?.name) },
+        'onConnected failed; ignored',
+      );
+    }
+    const body = { user_id: result.userId, scopes: result.scopes, connected: true };
+    if (wantsJson(request)) return jsonResponse(200, body, { headers });
+    return htmlResponse(
+      200,
+      'Google access granted',
+      [
+        ['p', `${result.userId} granted: ${result.scopes.join(' ')}`],
+        ['p', 'You can close this page and return to your MCP client.'],
+      ],
+      { headers },
+    );
+  };
+
   const callback = guarded('callback', async (request) => {
     const outcome = await google.finish<BearerFlow>(request);
     if (outcome.kind === 'response') return outcome.response;
@@ -167,6 +333,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
       });
     }
     const { result, payload } = outcome;
+    if (payload.connect !== undefined) return connected(request, result, payload.connect, headers);
     await options.sessionStore.storeSession(result.userId, {
       scopes: result.scopes,
       ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
@@ -248,7 +415,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     }
   };
 
-  return { start, callback, revoke, status };
+  return { start, callback, revoke, status, connect, connectLink };
 }
 
 function namedUser(fields: Record<string, string> | undefined): string | undefined {

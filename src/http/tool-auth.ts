@@ -8,11 +8,14 @@
  */
 import type { OAuth2Client } from 'google-auth-library';
 import type { AuthInfo } from '../auth-info.js';
-import { AccessDeniedError, isCredentialError } from '../errors.js';
+import { type StoredCredentials, subjectOf } from '../credentials.js';
+import { AccessDeniedError, AuthorizationRequiredError, isCredentialError } from '../errors.js';
 import { logFailure } from '../internal/failure-log.js';
+import { missingScopes } from '../internal/scopes.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { CredentialManager } from '../refresh/manager.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
+import type { SignInHandlers } from './sign-in-handlers.js';
 
 /**
  * What a tool handler receives from an MCP SDK, the parts used here: v1's `extra`
@@ -42,6 +45,13 @@ export interface ToolAuthOptions {
   manager: CredentialManager;
   sessionStore: OAuth21SessionStore;
   /**
+   * Makes incremental-authorization links (the bearer-mode sign-in handlers, with `connectUrl`):
+   * with it, a tool that needs scopes the user has not granted, or a user without credentials,
+   * gets an {@link AuthorizationRequiredError} carrying a link for exactly the missing scopes,
+   * which the SDK adapters turn into MCP URL elicitation. Without it, those are plain errors.
+   */
+  connect?: Pick<SignInHandlers, 'connectLink'>;
+  /**
    * Where failures that leave a tool without credentials are logged (once; the manager and the
    * session store log the ones they decide with their own loggers). Default: silent.
    */
@@ -56,7 +66,18 @@ export interface ToolAuth {
    *
    * @throws AccessDeniedError, NotFoundError or ReauthRequiredError (see {@link toolErrorMessage}).
    */
-  forRequest(extra: ToolRequestExtra): Promise<ToolUserContext>;
+  forRequest(extra: ToolRequestExtra, options?: ToolAuthRequest): Promise<ToolUserContext>;
+}
+
+/** What a tool asks of {@link ToolAuth.forRequest}. */
+export interface ToolAuthRequest {
+  /**
+   * Google scopes the tool needs. When the user's grant lacks any (or the user has no credentials),
+   * `forRequest` throws {@link AuthorizationRequiredError} with a link for the missing ones (with
+   * the `connect` option), else `AccessDeniedError` (`reason: 'missing-scopes'`). When the grant
+   * covers them, nothing more happens: no request, no write.
+   */
+  scopes?: readonly string[];
 }
 
 /** The verified token of a v1 `extra` or a v2 `ctx`. */
@@ -67,25 +88,77 @@ export function authInfoOf(extra: ToolRequestExtra): AuthInfo | undefined {
 /** Builds the tool helper. */
 export function createToolAuth(options: ToolAuthOptions): ToolAuth {
   const logger = options.logger ?? silentLogger;
-  const validated = async (extra: ToolRequestExtra, userId: string) => {
+  const connect = options.connect;
+  const authorizationRequired = async (
+    userId: string,
+    scopes: readonly string[],
+    extra: ToolRequestExtra,
+    credentials: StoredCredentials | undefined,
+    cause?: unknown,
+  ): Promise<never> => {
+    const subject = credentials === undefined ? undefined : subjectOf(credentials);
+    const link = await connect!.connectLink({
+      userId,
+      scopes,
+      ...(subject === undefined ? {} : { subject }),
+      ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
+    });
+    throw new AuthorizationRequiredError(
+      credentials === undefined
+        ? `connect your Google account (${userId}) to use this tool`
+        : `this tool needs more Google access from ${userId}: ${scopes.join(' ')}`,
+      {
+        userId,
+        url: link.url,
+        elicitationId: link.elicitationId,
+        scopes,
+        ...(cause === undefined ? {} : { cause }),
+      },
+    );
+  };
+  const validated = async (extra: ToolRequestExtra, userId: string, required: readonly string[]) => {
     try {
       const access = await options.sessionStore.getCredentialsWithValidation({
         requestedUser: userId,
         tokenUser: userId,
         ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
       });
-      // Fails now (not inside the tool) if the user's credentials are gone or dead; cached otherwise.
-      return { access, credentials: await options.manager.getValidCredentials(access.userId) };
+      let credentials: StoredCredentials;
+      try {
+        // Fails now (not inside the tool) if the credentials are gone or dead; cached otherwise.
+        credentials = await options.manager.getValidCredentials(access.userId);
+      } catch (error) {
+        const noGrant = isCredentialError(error, 'NOT_FOUND') || isCredentialError(error, 'REAUTH_REQUIRED');
+        if (!noGrant || connect === undefined) throw error;
+        return authorizationRequired(
+          access.userId,
+          ['openid', 'email', ...required],
+          extra,
+          undefined,
+          error,
+        );
+      }
+      const missing = missingScopes(credentials.scopes, required);
+      if (missing.length > 0) {
+        if (connect === undefined) {
+          throw new AccessDeniedError(`this tool needs Google scopes ${access.userId} has not granted`, {
+            userId: access.userId,
+            reason: 'missing-scopes',
+          });
+        }
+        return authorizationRequired(access.userId, missing, extra, credentials);
+      }
+      return { access, credentials };
     } catch (error) {
       logFailure(logger, error, { component: 'tool-auth', operation: 'forRequest', userId });
       throw error;
     }
   };
   return {
-    async forRequest(extra) {
+    async forRequest(extra, request = {}) {
       const userId = authInfoOf(extra)?.extra?.userId;
       if (typeof userId !== 'string') throw new AccessDeniedError('this request carries no verified user');
-      const { access, credentials } = await validated(extra, userId);
+      const { access, credentials } = await validated(extra, userId, request.scopes ?? []);
       let client: Promise<OAuth2Client> | undefined;
       return {
         userId: access.userId,
@@ -119,6 +192,8 @@ export function toolErrorMessage(error: unknown, signInUrl?: string): string {
         return `Google authorization is needed for this account. ${again}`;
       case 'ACCESS_DENIED':
         return 'This request may not use these credentials.';
+      case 'AUTHORIZATION_REQUIRED':
+        return `${error.message}. Open this link in your browser (it works once and expires in a few minutes), then try again: ${(error as AuthorizationRequiredError).url}`;
       case 'STORAGE_UNAVAILABLE':
       case 'STORAGE_FORBIDDEN':
       case 'PROVIDER_ERROR':

@@ -131,6 +131,11 @@ export interface CompleteAuthorizationInput {
   redirectUri?: string;
   /** Refuse (and store nothing) unless the signed-in account is this user. */
   expectedUser?: string;
+  /**
+   * Refuse (and store nothing) unless the signed-in Google account has this `sub`: an incremental
+   * authorization for a known user must not come back as another account with the same address.
+   */
+  expectedSubject?: string;
   /** Scopes requested; used only if the provider's response omits `scope` (RFC 6749 §5.1). */
   requestedScopes?: string[];
   /** Who may sign in; refused accounts get {@link AccessDeniedError} and nothing is stored. */
@@ -667,6 +672,16 @@ export class CredentialManager {
       throw new AccessDeniedError(`signed in as ${userId}, not as the expected user`, {
         userId,
         reason: 'unexpected-user',
+      });
+    }
+    if (input.expectedSubject !== undefined && input.expectedSubject !== subject) {
+      this.#logger.warn(
+        { userId },
+        'SECURITY: a sign-in bound to one Google account came back as another; refused',
+      );
+      throw new AccessDeniedError(`signed in with another Google account than ${userId}'s`, {
+        userId,
+        reason: 'unexpected-account',
       });
     }
     if (input.policy !== undefined && !admittedBy(input.policy, userId, payload.hd)) {

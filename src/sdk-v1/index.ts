@@ -15,8 +15,12 @@
 import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import type { OAuthTokenVerifier } from '@modelcontextprotocol/sdk/server/auth/provider.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
+import { UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import type { BearerTokenVerifier } from '../auth-info.js';
 import { isCredentialError } from '../errors.js';
+import { type ElicitingServer, urlElicitationParams } from '../http/elicitation.js';
+
+export { ElicitationCompletions } from '../http/elicitation.js';
 
 /**
  * The SDK v1 `OAuthTokenVerifier` for a verifier of this package (`OAuth21SessionStore`,
@@ -34,4 +38,26 @@ export function bearerVerifier(verifier: BearerTokenVerifier): OAuthTokenVerifie
       }
     },
   };
+}
+
+/**
+ * The SDK's URL-elicitation-required error (-32042) for an `AuthorizationRequiredError` of the tool
+ * helper, when the session's client declared URL elicitation; `undefined` otherwise (answer with
+ * `toolErrorMessage` instead). Throw it from the tool handler: `McpServer` passes it to the client,
+ * which opens the link and retries after `notifications/elicitation/complete`.
+ *
+ * ```ts
+ * } catch (error) {
+ *   const elicitation = urlElicitationError(error, mcp.server);
+ *   if (elicitation) throw elicitation;
+ *   return { isError: true, content: [{ type: 'text', text: toolErrorMessage(error) }] };
+ * }
+ * ```
+ */
+export function urlElicitationError(
+  error: unknown,
+  server: ElicitingServer,
+): UrlElicitationRequiredError | undefined {
+  const params = urlElicitationParams(error, server);
+  return params === undefined ? undefined : new UrlElicitationRequiredError([params]);
 }

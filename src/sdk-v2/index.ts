@@ -19,9 +19,13 @@ import {
   OAuthError,
   OAuthErrorCode,
   type OAuthTokenVerifier,
+  UrlElicitationRequiredError,
 } from '@modelcontextprotocol/server';
 import type { BearerTokenVerifier } from '../auth-info.js';
 import { isCredentialError } from '../errors.js';
+import { type ElicitingServer, urlElicitationParams } from '../http/elicitation.js';
+
+export { ElicitationCompletions } from '../http/elicitation.js';
 
 /**
  * The SDK v2 `OAuthTokenVerifier` for a verifier of this package (`OAuth21SessionStore`,
@@ -40,4 +44,18 @@ export function bearerVerifier(verifier: BearerTokenVerifier): OAuthTokenVerifie
       }
     },
   };
+}
+
+/**
+ * The SDK's URL-elicitation-required error (-32042) for an `AuthorizationRequiredError` of the tool
+ * helper, when the session's client declared URL elicitation and speaks the 2025-11-25 revision;
+ * `undefined` otherwise (answer with `toolErrorMessage`: on the 2026-07-28 revision the SDK refuses
+ * the -32042 error, and this package does not produce input-required results yet).
+ */
+export function urlElicitationError(
+  error: unknown,
+  server: ElicitingServer,
+): UrlElicitationRequiredError | undefined {
+  const params = urlElicitationParams(error, server);
+  return params === undefined ? undefined : new UrlElicitationRequiredError([params]);
 }

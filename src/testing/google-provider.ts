@@ -5,7 +5,8 @@
  * /token, /userinfo, /revoke and /jwks) and made Google-like with its hooks:
  *
  * - opaque, unique `ya29.` access tokens (3599 s) and `1//` refresh tokens;
- * - a refresh token only for `access_type=offline`, and only on first consent or `prompt=consent`;
+ * - a refresh token only for `access_type=offline`, and only on first consent, consent to new scopes
+ *   or `prompt=consent`; incremental authorization (`include_granted_scopes=true`) grants the union;
  * - refresh responses without `refresh_token` (or, in rotation mode, a new one that invalidates the old);
  * - `invalid_grant` for unknown, used, revoked or foreign codes and refresh tokens, and on demand;
  * - id_tokens with `email`, `email_verified`, a stable numeric `sub` and `aud` = the client id;
@@ -77,6 +78,8 @@ interface PendingCode {
   scopes: string[];
   offline: boolean;
   forceConsent: boolean;
+  /** `include_granted_scopes=true`: the grant covers what the user consented to before, too. */
+  includeGranted: boolean;
   hasChallenge: boolean;
   used: boolean;
 }
@@ -179,7 +182,9 @@ export async function startGoogleLikeProvider(
   const codes = new Map<string, PendingCode>();
   const refreshTokens = new Map<string, Grant>();
   const accessTokens = new Map<string, { userId: string; expiresAt: number }>();
-  const consented = new Set<string>(); // `${userId} ${clientId}`
+  // What each user consented to, per client (`${userId} ${clientId}`): incremental authorization
+  // (`include_granted_scopes=true`) adds to it, and every live grant of the pair covers the union.
+  const consented = new Map<string, Set<string>>();
   let inFlight = 0;
 
   const counters = {
@@ -216,6 +221,7 @@ export async function startGoogleLikeProvider(
         scopes: requested.filter((scope) => !declined.has(scope)),
         offline: req.query.access_type === 'offline',
         forceConsent: (req.query.prompt ?? '').split(' ').includes('consent'),
+        includeGranted: req.query.include_granted_scopes === 'true',
         hasChallenge: Boolean(req.query.code_challenge),
         used: false,
       });
@@ -279,16 +285,26 @@ export async function startGoogleLikeProvider(
         pending.used = true;
         if (pending.hasChallenge && !body.code_verifier)
           return fail(400, 'invalid_grant', 'Missing code verifier.');
-        grant = { userId: pending.userId, clientId, scopes: pending.scopes, revoked: false };
         const key = `${pending.userId} ${clientId}`;
-        if (pending.offline && (pending.forceConsent || !consented.has(key))) {
+        const before = consented.get(key);
+        const newScopes = pending.scopes.some((scope) => !before?.has(scope));
+        const scopes = pending.includeGranted
+          ? [...new Set([...(before ?? []), ...pending.scopes])]
+          : pending.scopes;
+        grant = { userId: pending.userId, clientId, scopes, revoked: false };
+        if (pending.offline && (pending.forceConsent || before === undefined || newScopes)) {
           const refreshToken = `1//${randomBytes(24).toString('base64url')}`;
           refreshTokens.set(refreshToken, grant);
           out.refresh_token = refreshToken;
         } else {
           delete out.refresh_token;
         }
-        consented.add(key);
+        consented.set(key, new Set([...(before ?? []), ...pending.scopes]));
+        if (pending.includeGranted) {
+          for (const other of refreshTokens.values())
+            if (other.userId === pending.userId && other.clientId === clientId && !other.revoked)
+              other.scopes = scopes;
+        }
       } else if (grantType === 'refresh_token') {
         const presented = body.refresh_token ?? '';
         counters.refreshTokensUsed.add(presented);
