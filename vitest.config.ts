@@ -26,6 +26,7 @@ export default defineConfig({
       { find: /^mcp-oauth-credentials\/postgres$/, replacement: src('postgres/index.ts') },
       { find: /^mcp-oauth-credentials\/dynamodb$/, replacement: src('dynamodb/index.ts') },
       { find: /^mcp-oauth-credentials\/otel$/, replacement: src('otel/index.ts') },
+      { find: /^mcp-oauth-credentials\/local$/, replacement: src('local/index.ts') },
       { find: /^mcp-oauth-credentials\/express$/, replacement: src('express/index.ts') },
       { find: /^mcp-oauth-credentials$/, replacement: src('index.ts') },
       ...(googleAuthLibrary ? [{ find: /^google-auth-library$/, replacement: googleAuthLibrary }] : []),

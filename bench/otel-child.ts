@@ -3,7 +3,7 @@
  * sets up the per-request path, and runs a batch of requests whenever the parent asks, answering the
  * batch's wall and CPU time.
  *
- * Usage (by the parent): otel-child.ts <dist directory> <telemetry: true|false> <requests per batch>
+ * Usage (by the parent): otel-child.ts <dist directory> <plain|telemetry|noscopes> <requests per batch>
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,17 +11,21 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { consume } from './lib.js';
 
-const [dist, telemetryFlag, perRoundText] = process.argv.slice(2) as [string, string, string];
+// mode: `plain` (the tool asks for scopes the grant covers), `telemetry` (the same with createTelemetry
+// on), `noscopes` (the tool asks for no scopes).
+const [dist, mode, perRoundText] = process.argv.slice(2) as [string, string, string];
 const perRound = Number(perRoundText);
 const load = (name: string) => import(pathToFileURL(join(dist, `${name}.js`)).href);
 const root = await load('index');
 const { CredentialManager } = await load('manager');
 const { OAuth21SessionStore } = await load('session');
+const { createToolAuth } = await load('http');
 
 const USER = 'hot@example.com';
+const DRIVE = 'https://www.googleapis.com/auth/drive.readonly';
 let store = new root.MemoryCredentialStore();
 const telemetry =
-  telemetryFlag === 'true'
+  mode === 'telemetry'
     ? (await load('otel')).createTelemetry({
         meterProvider: new MeterProvider(),
         tracerProvider: new BasicTracerProvider(),
@@ -33,7 +37,7 @@ await store.put(USER, {
   accessToken: 'ya29.hot-path',
   refreshToken: '1//hot',
   expiresAt: Date.now() + 24 * 3_600_000,
-  scopes: ['openid', 'email'],
+  scopes: ['openid', 'email', DRIVE],
   tokenType: 'Bearer',
 });
 const sessionStore = new OAuth21SessionStore();
@@ -45,15 +49,18 @@ const manager = new CredentialManager({
   oauth: { clientId: 'bench', clientSecret: 'bench', endpoints: { jwksUri: 'http://127.0.0.1:9/jwks' } },
 });
 telemetry?.manager(manager);
+const toolAuth = createToolAuth({ manager, sessionStore });
 
+// One tool call's work: verify the bearer token, then the tool helper (access rules, a cached
+// getValidCredentials, and in builds that have it, the check that the grant covers the tool's scopes;
+// older builds ignore the second argument).
+const asked = mode === 'noscopes' ? {} : undefined;
 async function request() {
-  const info = await sessionStore.verifyBearerToken(token);
-  await sessionStore.getCredentialsWithValidation({
-    requestedUser: info.extra.userId,
-    tokenUser: info.extra.userId,
-    mcpSessionId: 'mcp-hot-session',
-  });
-  return manager.getValidCredentials(info.extra.userId);
+  const authInfo = await sessionStore.verifyBearerToken(token);
+  return toolAuth.forRequest(
+    { authInfo, sessionId: 'mcp-hot-session' },
+    asked ?? { scopes: [DRIVE, 'email'] },
+  );
 }
 
 process.on('message', async () => {

@@ -47,6 +47,7 @@ describe('package boundaries: what each entry point loads', () => {
   it('the Express and Hono adapters load no framework and no MCP SDK at import', () => {
     expect(loadedPeers('src/express/index.ts')).toEqual([]);
     expect(loadedPeers('src/hono/index.ts')).toEqual([]);
+    expect(loadedPeers('src/local/index.ts')).toEqual([]);
   });
 
   it('the manager loads google-auth-library, the s3 store the AWS SDK, sdk-v1 the MCP SDK (so the checks above can fail)', () => {

@@ -70,4 +70,4 @@ export type {
   ToolRequestExtra,
   ToolUserContext,
 } from './tool-auth.js';
-export { authInfoOf, createToolAuth, toolErrorMessage } from './tool-auth.js';
+export { authInfoOf, createToolAuth, ToolUser, toolErrorMessage } from './tool-auth.js';

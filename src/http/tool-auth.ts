@@ -14,7 +14,7 @@ import { logFailure } from '../internal/failure-log.js';
 import { missingScopes } from '../internal/scopes.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { CredentialManager } from '../refresh/manager.js';
-import type { OAuth21SessionStore } from '../session/session-store.js';
+import type { OAuth21SessionStore, ValidatedAccess } from '../session/session-store.js';
 import type { SignInHandlers } from './sign-in-handlers.js';
 
 /**
@@ -116,67 +116,86 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
       },
     );
   };
-  const validated = async (extra: ToolRequestExtra, userId: string, required: readonly string[]) => {
-    try {
-      const access = await options.sessionStore.getCredentialsWithValidation({
-        requestedUser: userId,
-        tokenUser: userId,
-        ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
-      });
-      let credentials: StoredCredentials;
-      try {
-        // Fails now (not inside the tool) if the credentials are gone or dead; cached otherwise.
-        credentials = await options.manager.getValidCredentials(access.userId);
-      } catch (error) {
-        const noGrant = isCredentialError(error, 'NOT_FOUND') || isCredentialError(error, 'REAUTH_REQUIRED');
-        if (!noGrant || connect === undefined) throw error;
-        return authorizationRequired(
-          access.userId,
-          ['openid', 'email', ...required],
-          extra,
-          undefined,
-          error,
-        );
-      }
-      const missing = missingScopes(credentials.scopes, required);
-      if (missing.length > 0) {
-        if (connect === undefined) {
-          throw new AccessDeniedError(`this tool needs Google scopes ${access.userId} has not granted`, {
-            userId: access.userId,
-            reason: 'missing-scopes',
-          });
-        }
-        return authorizationRequired(access.userId, missing, extra, credentials);
-      }
-      return { access, credentials };
-    } catch (error) {
-      logFailure(logger, error, { component: 'tool-auth', operation: 'forRequest', userId });
-      throw error;
-    }
-  };
   return {
     async forRequest(extra, request = {}) {
       const userId = authInfoOf(extra)?.extra?.userId;
       if (typeof userId !== 'string') throw new AccessDeniedError('this request carries no verified user');
-      const { access, credentials } = await validated(extra, userId, request.scopes ?? []);
-      let client: Promise<OAuth2Client> | undefined;
-      return {
-        userId: access.userId,
-        scopes: [...credentials.scopes],
-        // Built on first use: a tool that only fetches never pays for an OAuth2Client.
-        get client() {
-          client ??= options.manager.getClient(access.userId);
-          return client;
-        },
-        async fetch(input, init = {}) {
-          const fresh = await options.manager.getValidCredentials(access.userId);
-          const headers = new Headers(init.headers);
-          headers.set('authorization', `Bearer ${fresh.accessToken}`);
-          return fetch(input, { ...init, headers });
-        },
-      };
+      // One async frame on the per-request path: validation, the cached credentials, the scope check.
+      let access: ValidatedAccess;
+      let credentials: StoredCredentials;
+      try {
+        access = await options.sessionStore.getCredentialsWithValidation({
+          requestedUser: userId,
+          tokenUser: userId,
+          ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
+        });
+        const required = request.scopes ?? NO_SCOPES;
+        try {
+          // Fails now (not inside the tool) if the credentials are gone or dead; cached otherwise.
+          credentials = await options.manager.getValidCredentials(access.userId);
+        } catch (error) {
+          const noGrant =
+            isCredentialError(error, 'NOT_FOUND') || isCredentialError(error, 'REAUTH_REQUIRED');
+          if (!noGrant || connect === undefined) throw error;
+          return await authorizationRequired(
+            access.userId,
+            ['openid', 'email', ...required],
+            extra,
+            undefined,
+            error,
+          );
+        }
+        if (required.length > 0) {
+          const missing = missingScopes(credentials.scopes, required);
+          if (missing.length > 0) {
+            if (connect === undefined) {
+              throw new AccessDeniedError(`this tool needs Google scopes ${access.userId} has not granted`, {
+                userId: access.userId,
+                reason: 'missing-scopes',
+              });
+            }
+            return await authorizationRequired(access.userId, missing, extra, credentials);
+          }
+        }
+      } catch (error) {
+        logFailure(logger, error, { component: 'tool-auth', operation: 'forRequest', userId });
+        throw error;
+      }
+      return new ToolUser(options.manager, access.userId, [...credentials.scopes]);
     },
   };
+}
+
+const NO_SCOPES: readonly string[] = Object.freeze([]);
+
+/**
+ * The context a tool gets. A class, not an object literal with a getter and closures: one is built
+ * per tool call, and the literal cost several times the rest of the tool helper.
+ */
+export class ToolUser implements ToolUserContext {
+  readonly #manager: Pick<CredentialManager, 'getClient' | 'getValidCredentials'>;
+  #client: Promise<OAuth2Client> | undefined;
+
+  constructor(
+    manager: Pick<CredentialManager, 'getClient' | 'getValidCredentials'>,
+    readonly userId: string,
+    readonly scopes: string[],
+  ) {
+    this.#manager = manager;
+  }
+
+  // Built on first use: a tool that only fetches never pays for an OAuth2Client.
+  get client(): Promise<OAuth2Client> {
+    this.#client ??= this.#manager.getClient(this.userId);
+    return this.#client;
+  }
+
+  async fetch(input: string | URL, init: RequestInit = {}): Promise<Response> {
+    const fresh = await this.#manager.getValidCredentials(this.userId);
+    const headers = new Headers(init.headers);
+    headers.set('authorization', `Bearer ${fresh.accessToken}`);
+    return fetch(input, { ...init, headers });
+  }
 }
 
 /**
@@ -192,6 +211,9 @@ export function toolErrorMessage(error: unknown, signInUrl?: string): string {
         return `Google authorization is needed for this account. ${again}`;
       case 'ACCESS_DENIED':
         return 'This request may not use these credentials.';
+      case 'INVALID_INPUT':
+        // Describes the request itself (an expired or refused sign-in): safe and useful to show.
+        return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}. Try again.`;
       case 'AUTHORIZATION_REQUIRED':
         return `${error.message}. Open this link in your browser (it works once and expires in a few minutes), then try again: ${(error as AuthorizationRequiredError).url}`;
       case 'STORAGE_UNAVAILABLE':
