@@ -277,7 +277,9 @@ function page(res: ServerResponse, status: number, title: string, text: string):
     'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
     'referrer-policy': 'no-referrer',
   });
-  res.end(`<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><p>${escapeHtml(text)}</p>`);
+  res.end(
+    `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title><p>${escapeHtml(text)}</p>`,
+  );
 }
 
 /** Opens `url` with the `open` package (optional peer); rejects when it or a browser is missing. */
