@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { cliImportBenchmark } from './cli-import.js';
 import { databaseBenchmarks } from './databases.js';
 import { hotPath } from './hot-path.js';
 import { httpBenchmark } from './http.js';
@@ -13,7 +14,7 @@ import { otelCostBenchmark } from './otel-cost.js';
 import { refreshBenchmarks } from './refresh.js';
 import { storeBenchmarks } from './stores.js';
 
-const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http', 'otel'] as const;
+const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http', 'otel', 'cli'] as const;
 const picked = process.argv.slice(2).filter((arg) => (all as readonly string[]).includes(arg));
 const sections = picked.length > 0 ? picked : [...all];
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -78,6 +79,7 @@ for (const section of sections) {
   if (section === 'databases') parts.push(await databaseBenchmarks(log));
   if (section === 'http') parts.push(await httpBenchmark(log));
   if (section === 'otel') parts.push(await otelCostBenchmark(log));
+  if (section === 'cli') parts.push(await cliImportBenchmark(log));
 }
 const seconds = (Date.now() - startedAt) / 1000;
 const document = [

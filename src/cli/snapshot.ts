@@ -3,13 +3,17 @@
  * primary key (the same envelope as `EncryptedCredentialStore`), streamed to a file or to S3 with
  * `@aws-sdk/lib-storage`'s `Upload` (multipart for large stores).
  *
- * Format: a header line `{"format":"mcp-oauth-credentials-snapshot","version":1,"createdAt":...}`,
- * then one `{"user":"...","record":{...sealed StoredCredentials...}}` per user.
+ * Format (version 2): a header line `{"format":"mcp-oauth-credentials-snapshot","version":2,...}`, one
+ * `{"user":"...","record":{...sealed StoredCredentials...}}` per user, and a trailer line
+ * `{"trailer":true,"count":N,"digest":"sha256:<hex>"}` whose digest covers every record line (and
+ * its newline) in order, so a truncated, extended or reordered snapshot is detected. Version 1
+ * snapshots (before trailers) are read with `--allow-partial`.
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { access, rename, unlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { PassThrough, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -20,9 +24,45 @@ import { parseS3Location, type S3StoreSettings } from '../stores/s3-settings.js'
 /** The header line of a snapshot. */
 export interface SnapshotHeader {
   format: 'mcp-oauth-credentials-snapshot';
-  version: 1;
+  /** 2 (with a trailer); 1 for snapshots written before trailers. */
+  version: 1 | 2;
   createdAt: string;
   keyId: string;
+}
+
+/** The last line of a version 2 snapshot. */
+export interface SnapshotTrailer {
+  trailer: true;
+  count: number;
+  /** `sha256:` and the hex SHA-256 of every record line followed by a newline, in order. */
+  digest: string;
+}
+
+/** Accumulates the digest of record lines as they are written or read. */
+export class SnapshotDigest {
+  readonly #hash = createHash('sha256');
+  count = 0;
+
+  add(line: string): void {
+    this.#hash.update(`${line}\n`);
+    this.count += 1;
+  }
+
+  trailer(): SnapshotTrailer {
+    return { trailer: true, count: this.count, digest: `sha256:${this.#hash.copy().digest('hex')}` };
+  }
+}
+
+/** Parses a trailer line; undefined when the line is not one. */
+export function parseSnapshotTrailer(line: string): SnapshotTrailer | undefined {
+  try {
+    const value = JSON.parse(line) as Partial<SnapshotTrailer>;
+    return value.trailer === true && typeof value.count === 'number' && typeof value.digest === 'string'
+      ? (value as SnapshotTrailer)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `format` field of a snapshot's header line. */
@@ -147,8 +187,34 @@ export function parseSnapshotHeader(line: string | undefined): SnapshotHeader {
   } catch {
     header = undefined;
   }
-  if (header?.format !== SNAPSHOT_FORMAT || header.version !== 1 || typeof header.keyId !== 'string') {
-    throw new CorruptCredentialsError('this is not an mcp-oauth-credentials snapshot (version 1)');
+  if (
+    header?.format !== SNAPSHOT_FORMAT ||
+    (header.version !== 1 && header.version !== 2) ||
+    typeof header.keyId !== 'string'
+  ) {
+    throw new CorruptCredentialsError('this is not an mcp-oauth-credentials snapshot');
   }
   return header as SnapshotHeader;
+}
+
+/** Whether a snapshot already exists at `target` (a file, or an S3 object). */
+export async function snapshotExists(target: string, settings: S3ClientSettings): Promise<boolean> {
+  if (/^s3:\/\//i.test(target)) {
+    const { bucket, key } = parseObjectLocation(target);
+    const { HeadObjectCommand } = await import('@aws-sdk/client-s3');
+    try {
+      await (await s3Client(settings)).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 404 || (error as { name?: string }).name === 'NotFound') return false;
+      throw error;
+    }
+  }
+  try {
+    await access(target);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -94,6 +94,11 @@ export async function createCredentialStore(
   const defaultLocation = !spec?.trim();
   const chosen = spec?.trim() || defaultCredentialsDirectory(options.env ?? process.env);
   if (chosen.startsWith(ENCRYPTED_PREFIX)) {
+    if (chosen.slice(ENCRYPTED_PREFIX.length).startsWith(ENCRYPTED_PREFIX)) {
+      throw new InvalidInputError(
+        'encrypted+encrypted+ is not a store spec: one encrypted+ seals every record',
+      );
+    }
     const keyring = options.encryption?.keyring ?? keyringFromEnv(options.env ?? process.env);
     if (!keyring) {
       throw new ConfigurationError(

@@ -46,6 +46,9 @@ export interface EncryptedCredentialStoreOptions {
 /** What {@link EncryptedCredentialStore.rotateRecord} did. */
 export type RotationOutcome = 'rotated' | 'current' | 'missing';
 
+/** The hint of a plaintext record read without `acceptPlaintext` (the CLI words it as its flag). */
+export const PLAINTEXT_HINT = 'to migrate plaintext records, open the store with acceptPlaintext: true';
+
 const PREFIX = 'mcpoc';
 const VERSION = 'v1';
 const ENVELOPE = /^mcpoc:v1:([A-Za-z0-9._-]{1,64}):([A-Za-z0-9_-]{16}):([A-Za-z0-9_-]{22,})$/;
@@ -250,10 +253,10 @@ export class EncryptedCredentialStore implements CredentialStore {
         );
         return record;
       }
-      throw new CorruptCredentialsError(
-        `credentials for ${userId} are not encrypted (open the store with acceptPlaintext to migrate them)`,
-        { userId },
-      );
+      throw new CorruptCredentialsError(`credentials for ${userId} are not encrypted`, {
+        userId,
+        hint: PLAINTEXT_HINT,
+      });
     }
     if (sealedFields.length !== secrets.length || (marker !== undefined && secrets.length > 0)) {
       throw new CorruptCredentialsError(`credentials for ${userId} mix encrypted and plaintext secrets`, {

@@ -117,25 +117,33 @@ describe('mcp-oauth-credentials CLI', () => {
   it('lists 1,008 users of a google_workspace_mcp directory, reporting the 3 corrupt ones (exit 1)', async () => {
     const result = await cli(['list', '--store', source, '--json']);
     expect(result.code).toBe(EXIT.partial);
-    const rows = JSON.parse(result.stdout) as Array<{
+    const listed = JSON.parse(result.stdout) as {
+      total: number;
+      counts: Record<string, number>;
+      users: unknown[];
+    };
+    expect(listed.total).toBe(USERS + 5 + 3);
+    expect(listed.counts.corrupt).toBe(3);
+    const rows = listed.users as Array<{
       user: string;
       status: string;
       hasRefreshToken: boolean;
     }>;
     expect(rows).toHaveLength(USERS + 5 + 3);
-    expect(rows.filter((row) => row.status !== 'ok').map((row) => [row.user, row.status])).toEqual([
+    expect(rows.filter((row) => row.status === 'corrupt').map((row) => [row.user, row.status])).toEqual([
       ['broken@example.com', 'corrupt'],
       ['invalid@example.com', 'corrupt'],
       ['moved@example.com', 'corrupt'],
     ]);
+    // Written with an expiry in the past (the Python server's tokens last an hour): refreshable.
     expect(rows.find((row) => row.user === 'user0007+cli@example.com')).toMatchObject({
-      status: 'ok',
+      status: 'expired',
       hasRefreshToken: true,
     });
     expectNoSecrets(result);
     const table = await cli(['list', '--store', source]);
     expect(table.stdout).toMatch(/^USER\s+STATUS\s+EXPIRES\s+REFRESH\s+SCOPES/);
-    expect(table.stdout).toContain('1008 users, 3 unreadable');
+    expect(table.stdout).toMatch(/1008 users: \d+ ok, \d+ expired, \d+ no-refresh-token, 3 corrupt, 0 error/);
     expectNoSecrets(table);
   });
 
@@ -148,7 +156,7 @@ describe('mcp-oauth-credentials CLI', () => {
     expect(shown.code).toBe(EXIT.ok);
     expect(JSON.parse(shown.stdout)).toMatchObject({
       user: 'alice@example.com',
-      status: 'ok',
+      status: expect.stringMatching(/^(ok|expired)$/),
       hasRefreshToken: true,
     });
     expect(shown.stdout).not.toContain('ya29');
@@ -183,8 +191,8 @@ describe('mcp-oauth-credentials CLI', () => {
     );
     expect(JSON.parse(dryRun.stdout)).toMatchObject({
       dryRun: true,
-      migrated: USERS + 5 - 1,
-      'kept-newer': 1,
+      counts: { migrated: USERS + 5 - 1, 'kept-newer': 1, updated: 0, failed: 3 },
+      users: { 'kept-newer': ['user0001+cli@example.com'] },
     });
     const client = testS3Client(s3Endpoint());
     const countObjects = async () => {
@@ -220,15 +228,14 @@ describe('mcp-oauth-credentials CLI', () => {
       'invalid@example.com',
       'moved@example.com',
     ]);
-    expect((summary.migrated ?? 0) + (summary.unchanged ?? 0)).toBe(USERS + 5 - 1);
-    expect(summary['kept-newer']).toBe(1);
+    expect(summary.counts.migrated + summary.counts.unchanged).toBe(USERS + 5 - 1);
+    expect(summary.counts['kept-newer']).toBe(1);
     expect(await countObjects()).toBe(USERS + 5);
 
     const again = JSON.parse(
       (await cli(['migrate', '--from', source, '--to', target, '--json', ...s3Args()], KEY_A)).stdout,
     );
-    expect(again).toMatchObject({ unchanged: USERS + 5 - 1, 'kept-newer': 1 });
-    expect(again.migrated).toBeUndefined();
+    expect(again.counts).toMatchObject({ unchanged: USERS + 5 - 1, 'kept-newer': 1, migrated: 0 });
     expect((await destination.get(newer.userId))!.credentials.accessToken).toBe('ya29.newer');
     const raw = await (destination as EncryptedCredentialStore).inner.get('alice@example.com');
     expect(isSealed(raw!.credentials.refreshToken)).toBe(true);
@@ -248,13 +255,19 @@ describe('mcp-oauth-credentials CLI', () => {
     const both = `${KEY_B},${KEY_A}`;
     const first = await cli(['rotate-key', '--store', target, '--json', ...s3Args()], both);
     expect(first.code).toBe(EXIT.ok);
-    expect(JSON.parse(first.stdout)).toMatchObject({ primaryKeyId: 'key-b', total: 5, rotated: 5 });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      primaryKeyId: 'key-b',
+      total: 5,
+      counts: { rotated: 5, current: 0 },
+    });
     const second = await cli(['rotate-key', '--store', target, '--json', ...s3Args()], both);
-    expect(JSON.parse(second.stdout)).toMatchObject({ total: 5, current: 5 });
+    expect(JSON.parse(second.stdout)).toMatchObject({ total: 5, counts: { current: 5, rotated: 0 } });
     const onlyNew = await cli(['list', '--store', target, '--json', ...s3Args()], KEY_B);
     expect(onlyNew.code).toBe(EXIT.ok);
     expect(
-      (JSON.parse(onlyNew.stdout) as Array<{ status: string }>).every((row) => row.status === 'ok'),
+      (JSON.parse(onlyNew.stdout) as { users: Array<{ status: string }> }).users.every(
+        (row) => row.status !== 'corrupt' && row.status !== 'error',
+      ),
     ).toBe(true);
     const onlyOld = await cli(['list', '--store', target, '--json', ...s3Args()], KEY_A);
     expect(onlyOld.code).toBe(EXIT.partial);
@@ -315,7 +328,10 @@ describe('mcp-oauth-credentials CLI', () => {
     ];
     const imported = await cli(importArgs, KEY_A);
     expect(imported.code).toBe(EXIT.ok);
-    expect(JSON.parse(imported.stdout)).toMatchObject({ total: 700, migrated: 699, 'kept-newer': 1 });
+    expect(JSON.parse(imported.stdout)).toMatchObject({
+      total: 700,
+      counts: { migrated: 699, 'kept-newer': 1 },
+    });
     expect((await restored.get('big7@example.com'))!.credentials.accessToken).toBe('ya29.newer');
     expect((await restored.get('big8@example.com'))!.credentials).toMatchObject({
       accessToken: 'ya29.big-8',
@@ -323,7 +339,7 @@ describe('mcp-oauth-credentials CLI', () => {
     });
     expect((await restored.get('big8@example.com'))!.credentials.extra?.notes).toBe(notes);
     const again = await cli(importArgs, KEY_A);
-    expect(JSON.parse(again.stdout)).toMatchObject({ unchanged: 699, 'kept-newer': 1 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ counts: { unchanged: 699, 'kept-newer': 1 } });
     expect(exported.stdout + imported.stdout).not.toContain('ya29.big');
     const wrongKey = await cli(
       ['import', '--from', 's3://cli-test/snapshots/big.jsonl', '--store', restoredDir, ...s3Args()],
@@ -341,18 +357,26 @@ describe('mcp-oauth-credentials CLI', () => {
     });
     expect((await cli(['export', '--store', scratch, '--to', file], KEY_A)).code).toBe(EXIT.ok);
     const lines = (await readFile(file, 'utf8')).trim().split('\n');
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(7); // header, 5 users, trailer
     expect(lines.join('\n')).not.toContain('ya29.');
     const tampered = JSON.parse(lines[1]!);
     tampered.record.expiresAt += 1;
     lines[1] = JSON.stringify(tampered);
-    lines.push('{not json');
+    lines.splice(lines.length - 1, 0, '{not json');
     await writeFile(file, `${lines.join('\n')}\n`);
     const target = join(dir.path, 'from-snapshot');
-    const result = await cli(['import', '--from', file, '--store', target, '--json'], KEY_A);
+    // The trailer no longer matches: refused (exit 3), nothing written...
+    const refused = await cli(['import', '--from', file, '--store', target, '--json'], KEY_A);
+    expect(refused.code).toBe(EXIT.unavailable);
+    expect(JSON.parse(refused.stdout).error.hint).toContain('--allow-partial');
+    // ...unless the operator accepts it: then each bad line is reported and the rest imported.
+    const result = await cli(
+      ['import', '--from', file, '--store', target, '--json', '--allow-partial'],
+      KEY_A,
+    );
     expect(result.code).toBe(EXIT.partial);
     const summary = JSON.parse(result.stdout);
-    expect(summary.migrated).toBe(4);
+    expect(summary.counts.migrated).toBe(4);
     expect(summary.failed).toHaveLength(2);
     expect((await readdir(target)).filter((name) => name.endsWith('.json'))).toHaveLength(4);
   });
@@ -363,9 +387,11 @@ describe('mcp-oauth-credentials CLI', () => {
       recursive: true,
       filter: (path) => !path.endsWith('README.md'),
     });
-    const expected = JSON.parse((await cli(['list', '--store', small, '--json'])).stdout) as Array<{
-      user: string;
-    }>;
+    const expected = (
+      JSON.parse((await cli(['list', '--store', small, '--json'])).stdout) as {
+        users: Array<{ user: string }>;
+      }
+    ).users;
     expect(expected).toHaveLength(5);
     // The AWS SDK takes the DynamoDB endpoint from the environment, as it would in production.
     process.env.AWS_ENDPOINT_URL_DYNAMODB = inject('dynaliteEndpoint');
@@ -379,9 +405,9 @@ describe('mcp-oauth-credentials CLI', () => {
         expect(migrated.code, `${to}: ${migrated.stderr}`).toBe(EXIT.ok);
         const listed = await cli(['list', '--store', to, '--json'], KEY_A);
         expect(listed.code, to).toBe(EXIT.ok);
-        expect((JSON.parse(listed.stdout) as Array<{ user: string }>).map((row) => row.user)).toEqual(
-          expected.map((row) => row.user),
-        );
+        expect(
+          (JSON.parse(listed.stdout) as { users: Array<{ user: string }> }).users.map((row) => row.user),
+        ).toEqual(expected.map((row) => row.user));
         const shown = await cli(['show', 'alice@example.com', '--store', to, '--json'], KEY_A);
         expect(shown.code, to).toBe(EXIT.ok);
         expectNoSecrets(shown);
