@@ -123,6 +123,10 @@ describe('expiry parsing', () => {
     ['2026-05-12T19:34:27.654321Z', Date.UTC(2026, 4, 12, 19, 34, 27, 654)],
     ['2026-05-12T21:34:27+02:00', Date.UTC(2026, 4, 12, 19, 34, 27)],
     ['2026-05-12T14:34:27-0500', Date.UTC(2026, 4, 12, 19, 34, 27)],
+    // Offsets with minutes: the minutes carry the offset's sign too.
+    ['2026-05-13T01:04:27+05:30', Date.UTC(2026, 4, 12, 19, 34, 27)],
+    ['2026-05-12T16:04:27-03:30', Date.UTC(2026, 4, 12, 19, 34, 27)],
+    ['2026-05-12T19:34:27+00:45', Date.UTC(2026, 4, 12, 18, 49, 27)],
   ])('parses %s', (text, expected) => {
     expect(parsePythonExpiry(text)).toBe(expected);
   });
@@ -197,6 +201,13 @@ describe('mergeRefreshedTokens', () => {
     expect(merged.expiresAt).toBe(9);
   });
 
+  it('drops the expiry when the response has none, rather than keeping a stale one or NaN', () => {
+    const merged = mergeRefreshedTokens(previous, { access_token: 'ya29.new' });
+    expect(merged.expiresAt).toBeUndefined();
+    expect('expiresAt' in merged).toBe(false);
+    expect(mergeRefreshedTokens(previous, { access_token: 'a', expiry_date: 1234.9 }).expiresAt).toBe(1234);
+  });
+
   it('takes a rotated refresh token', () => {
     expect(
       mergeRefreshedTokens(previous, { access_token: 'a', refresh_token: '1//rotated' }).refreshToken,
@@ -232,6 +243,18 @@ describe('parseStoredCredentials', () => {
     expect(error).toBeInstanceOf(CorruptCredentialsError);
     expect(error?.message).toContain('expiresAt');
     expect(error?.message).not.toContain('LEAK');
+  });
+
+  it.each([
+    ['an empty refresh token', { refreshToken: '' }, 'refreshToken'],
+    ['a negative expiry', { expiresAt: -1 }, 'expiresAt'],
+    ['a fractional expiry', { expiresAt: 1.5 }, 'expiresAt'],
+    ['an empty token type', { tokenType: '' }, 'tokenType'],
+    ['a user id that is not an address', { userId: 'not-an-address' }, 'userId'],
+  ])('refuses %s read from storage', (_name, change, field) => {
+    expect(() =>
+      parseStoredCredentials({ ...sampleCredentials('e@example.com'), ...change }, 'e@example.com'),
+    ).toThrow(expect.objectContaining({ code: 'CORRUPT', message: expect.stringContaining(field) }));
   });
 
   it('splits scopes on any whitespace and drops duplicates', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AccessDeniedError,
   ConfigurationError,
+  ConflictError,
   type CredentialStore,
   InvalidInputError,
   MemoryCredentialStore,
@@ -592,5 +593,91 @@ describe('CredentialManager memory cache', () => {
     await expect(manager.getValidCredentials('cached@example.com')).resolves.toBeDefined();
     clock.advance(1_001);
     await expect(manager.getValidCredentials('cached@example.com')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('CredentialManager guards', () => {
+  /**
+   * A store on which every read returns a new version of an expired record (another replica writing
+   * all the time) and, with `conflictOnPut`, every write loses; `removeOnPut` makes the record vanish
+   * when a write is attempted (a sign-out elsewhere).
+   */
+  function contestedStore(options: { conflictOnPut?: boolean; removeOnPut?: boolean }) {
+    const inner = new MemoryCredentialStore();
+    let reads = 0;
+    let removed = false;
+    const store: CredentialStore = {
+      get: async (userId) => {
+        if (removed) return undefined;
+        const entry = await inner.get(userId);
+        if (!entry) return undefined;
+        reads++;
+        return { credentials: { ...entry.credentials, expiresAt: 1 }, version: `${entry.version}.${reads}` };
+      },
+      put: async (userId, record, putOptions) => {
+        if (putOptions?.ifVersion === undefined || putOptions.ifVersion === null) {
+          return inner.put(userId, record, putOptions);
+        }
+        if (options.removeOnPut) removed = true;
+        if (options.conflictOnPut || options.removeOnPut) {
+          throw new ConflictError(`credentials for ${userId} changed since version was read`, { userId });
+        }
+        return inner.put(userId, record);
+      },
+      delete: (userId) => inner.delete(userId),
+      list: () => inner.list(),
+    };
+    return { store, inner };
+  }
+
+  it('treats an empty access token with a future expiry as stale, and refreshes it', async () => {
+    const { manager, store, clock } = setup();
+    await signIn(manager, provider, 'empty@example.com', { prompt: 'consent' });
+    const entry = (await store.get('empty@example.com'))!;
+    await store.put(
+      'empty@example.com',
+      { ...entry.credentials, accessToken: '', expiresAt: clock.now() + HOUR },
+      { ifVersion: entry.version },
+    );
+    provider.resetCounters();
+    const fresh = setup({ store, clock }).manager;
+    const credentials = await fresh.getValidCredentials('empty@example.com');
+    expect(credentials.accessToken).not.toBe('');
+    expect(provider.counters.refreshRequests).toBe(1);
+  });
+
+  it('bounds the invalid_grant re-read loop by maxConflictRetries, then asks for sign-in', async () => {
+    const { store, inner } = contestedStore({});
+    const { manager, clock } = setup({ store, maxConflictRetries: 2 });
+    await signIn(setup({ store: inner, clock }).manager, provider, 'dead@example.com', { prompt: 'consent' });
+    provider.revokeGrantsOf('dead@example.com');
+    provider.resetCounters();
+    const error = await manager.getValidCredentials('dead@example.com').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReauthRequiredError);
+    expect(provider.counters.refreshRequests).toBe(3);
+  });
+
+  it('gives up after maxConflictRetries + 1 lost races with a ConflictError, deleting nothing', async () => {
+    const { store, inner } = contestedStore({ conflictOnPut: true });
+    const { manager, clock, events } = setup({ store, maxConflictRetries: 2 });
+    await signIn(setup({ store: inner, clock }).manager, provider, 'race@example.com', { prompt: 'consent' });
+    provider.resetCounters();
+    const error = await manager.getValidCredentials('race@example.com').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as Error).message).toContain('after 3 lost races');
+    expect(provider.counters.refreshRequests).toBe(3);
+    expect(events.filter((event) => event.name === 'refresh-conflict')).toHaveLength(3);
+    expect(await inner.get('race@example.com')).toBeDefined();
+  });
+
+  it('asks for sign-in when the credentials were removed while refreshing, and saves nothing', async () => {
+    const { store, inner } = contestedStore({ removeOnPut: true });
+    const { manager, clock } = setup({ store });
+    await signIn(setup({ store: inner, clock }).manager, provider, 'left@example.com', { prompt: 'consent' });
+    const before = (await inner.get('left@example.com'))!;
+    const error = await manager.getValidCredentials('left@example.com').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReauthRequiredError);
+    expect((error as Error).message).toContain('removed while refreshing');
+    expect((await inner.get('left@example.com'))!.version).toBe(before.version);
   });
 });

@@ -54,6 +54,71 @@ export function describeSessionStore(
         return { clock, backend, store, log };
       }
 
+      /**
+       * The store over a backend that keeps entries a year whatever TTL it is given: the store's own
+       * expiry checks must hold without the backend's (each layer proven alone).
+       */
+      async function setupOnKeepingBackend(options: Omit<OAuth21SessionStoreOptions, 'backend' | 'clock'>) {
+        const clock = new FakeClock();
+        const backend = await f.create(clock);
+        const keeping = new Proxy(backend, {
+          get(target, property) {
+            if (property === 'getSync') return undefined;
+            if (property === 'set') {
+              return (namespace: string, key: string, value: unknown, setOptions: { ttlMs: number }) =>
+                target.set(namespace, key, value, { ...setOptions, ttlMs: 365 * 86_400_000 });
+            }
+            const value = Reflect.get(target, property);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+        const store = new OAuth21SessionStore({ backend: keeping, clock, ...options });
+        return { clock, store };
+      }
+
+      describe('expiry held by the store itself (a backend that keeps everything)', () => {
+        it('a binding answers only while both it and its session live', async () => {
+          const short = await setupOnKeepingBackend({ sessionTtlMs: 1_000, bindingTtlMs: 10_000 });
+          await short.store.storeSession('alice@example.com', { mcpSessionId: 'mcp-1' });
+          short.clock.advance(999);
+          expect(await short.store.getUserByMcpSession('mcp-1')).toBe('alice@example.com');
+          short.clock.advance(1);
+          expect(await short.store.getUserByMcpSession('mcp-1')).toBeUndefined();
+
+          const binding = await setupOnKeepingBackend({ sessionTtlMs: 10_000, bindingTtlMs: 1_000 });
+          await binding.store.storeSession('alice@example.com', { mcpSessionId: 'mcp-1' });
+          binding.clock.advance(1_000);
+          expect(await binding.store.getUserByMcpSession('mcp-1')).toBeUndefined();
+          // An expired binding does not block binding the id again.
+          await binding.store.bindMcpSession('mcp-1', 'alice@example.com');
+          expect(await binding.store.getUserByMcpSession('mcp-1')).toBe('alice@example.com');
+        });
+
+        it('a bearer token dies with its session, and at its own expiry', async () => {
+          const { store, clock } = await setupOnKeepingBackend({ sessionTtlMs: 1_000 });
+          await store.storeSession('alice@example.com');
+          const { token } = await store.issueBearerToken('alice@example.com', { ttlMs: 10_000 });
+          clock.advance(1_000);
+          await expect(store.verifyBearerToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
+
+          const own = await setupOnKeepingBackend({ sessionTtlMs: 10_000 });
+          await own.store.storeSession('alice@example.com');
+          const short = await own.store.issueBearerToken('alice@example.com', { ttlMs: 1_000 });
+          own.clock.advance(1_000);
+          await expect(own.store.verifyBearerToken(short.token)).rejects.toBeInstanceOf(InvalidTokenError);
+        });
+
+        it('a binding of an earlier session of the same user is dead, even if the index lost it (epoch)', async () => {
+          const { store, backend } = await setup();
+          await store.storeSession('alice@example.com');
+          await store.bindMcpSession('mcp-old', 'alice@example.com');
+          await backend.takeMembers('user-bindings', 'alice@example.com');
+          await store.removeSession('alice@example.com');
+          await store.storeSession('alice@example.com');
+          expect(await store.getUserByMcpSession('mcp-old')).toBeUndefined();
+        });
+      });
+
       describe('sessions', () => {
         it('stores, refreshes and expires a session', async () => {
           const { store, clock } = await setup({ sessionTtlMs: 60_000 });

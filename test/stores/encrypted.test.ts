@@ -146,6 +146,30 @@ describe('EncryptedCredentialStore', () => {
       expect(`${error.message} ${inspect(error)}`).not.toContain(secret);
   });
 
+  it('refuses a plaintext refresh token injected next to sealed fields, even with acceptPlaintext', async () => {
+    for (const acceptPlaintext of [false, true]) {
+      const { inner, store } = setup([K1], acceptPlaintext);
+      const record = sampleCredentials('inject@example.com');
+      await store.put(record.userId, record);
+      const entry = (await inner.get(record.userId))!;
+      await inner.put(record.userId, { ...entry.credentials, refreshToken: '1//attacker-chosen' });
+      const error = await expectCorrupt(store.get(record.userId), record.userId);
+      expect(error.message).toContain('mix encrypted and plaintext secrets');
+    }
+  });
+
+  it('refuses a record with plaintext secrets and the marker of an encrypted one', async () => {
+    const { inner, store } = setup([K1], true);
+    const empty = { ...sampleCredentials('marked@example.com'), accessToken: '', extra: {} };
+    delete empty.refreshToken;
+    delete empty.idToken;
+    await store.put(empty.userId, empty);
+    const entry = (await inner.get(empty.userId))!;
+    await inner.put(empty.userId, { ...entry.credentials, accessToken: 'ya29.planted' });
+    const error = await expectCorrupt(store.get(empty.userId), empty.userId);
+    expect(error.message).toContain('mix encrypted and plaintext secrets');
+  });
+
   it('refuses the wrong key, and a key id missing from the keyring, naming the key', async () => {
     const { inner, store } = setup([K1]);
     const record = sampleCredentials('carol@example.com');

@@ -160,6 +160,28 @@ describe('S3CredentialStore requests (aws-sdk-client-mock)', () => {
     });
   });
 
+  it('never reports a failed unconditional put as a conflict (nothing to re-read and retry)', async () => {
+    s3.on(PutObjectCommand).rejects(serviceError('PreconditionFailed', 412));
+    const store = new S3CredentialStore({ client, location: 's3://bucket/' });
+    const error = await store.put(USER, sampleCredentials(USER)).catch((e: unknown) => e);
+    expect(error).not.toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+  });
+
+  it('refuses an answer without an ETag, so no record is served without a version to compare against', async () => {
+    s3.on(GetObjectCommand).resolves({ ContentLength: 2, Body: body(JSON.stringify({})) });
+    const store = new S3CredentialStore({ client, location: 's3://bucket/' });
+    await expect(store.get(USER)).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringContaining('ETag'),
+    });
+    s3.on(PutObjectCommand).resolves({});
+    await expect(store.put(USER, sampleCredentials(USER), { ifVersion: null })).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringContaining('ETag'),
+    });
+  });
+
   it('maps a 412 on a conditional delete to ConflictError', async () => {
     s3.on(DeleteObjectCommand).rejects(serviceError('PreconditionFailed', 412));
     const store = new S3CredentialStore({ client, location: 's3://bucket/' });
