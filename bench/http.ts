@@ -8,6 +8,7 @@ import { startGoogleLikeProvider } from 'mcp-oauth-credentials/testing';
 import { type ExampleServer, startExampleServer } from '../examples/express/server.js';
 import { browserSignIn } from '../examples/support/browser.js';
 import { fmt, median } from './lib.js';
+import { startUnauthenticatedServer } from './unauthenticated-server.js';
 
 const ACCEPT = 'application/json, text/event-stream';
 
@@ -78,12 +79,7 @@ export async function httpBenchmark(log: (line: string) => void, seconds = 10): 
     const headers = await openSession(authenticated, String(signIn.body.access_token));
 
     const baselineStore = new MemoryCredentialStore();
-    const open = await startExampleServer({
-      ...common,
-      store: baselineStore,
-      authDisabled: true,
-      anonymousUser: 'bench@example.com',
-    });
+    const open = await startUnauthenticatedServer({ ...common, store: baselineStore }, 'bench@example.com');
     servers.push(open);
     await baselineStore.put(
       'bench@example.com',
@@ -128,7 +124,8 @@ export async function httpBenchmark(log: (line: string) => void, seconds = 10): 
       'warm-up; each request is a',
       '`tools/call` of `list_scopes` in an initialized MCP session (Streamable HTTP, stateful) of the example',
       'server. "With authentication": bearer verification, the MCP session guard, the access rules and',
-      '`getValidCredentials`. "Without": the same server with `authDisabled` (tools answer for a fixed user).',
+      '`getValidCredentials`. "Without": the same tools and MCP SDK with no authentication (tools answer for a',
+      'fixed user; `bench/unauthenticated-server.ts`).',
       'Server, provider and load generator share the machine.',
       '',
       '| | requests/s | latency p50 | latency p99 |',

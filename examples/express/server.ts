@@ -43,9 +43,6 @@ export interface V1ServerConfig extends ExampleServerConfig {
    * legacy wiring, still supported), with the package's /authorize, callback and consent in front.
    */
   oauthRouter?: 'own' | 'sdk';
-  /** Benchmark baseline only: tools answer for `anonymousUser` with no authentication at all. */
-  authDisabled?: boolean;
-  anonymousUser?: string;
 }
 
 /** Builds and starts the SDK v1 example server. */
@@ -104,18 +101,7 @@ export async function startExampleServer(config: V1ServerConfig): Promise<Exampl
     for (const tool of core.tools) {
       mcp.registerTool(tool.name, { description: tool.description }, async (extra) => {
         try {
-          return await tool.run(
-            config.authDisabled
-              ? {
-                  authInfo: {
-                    token: '',
-                    clientId: 'bench',
-                    scopes: [],
-                    extra: { userId: config.anonymousUser ?? 'anonymous@example.com' },
-                  },
-                }
-              : extra,
-          );
+          return await tool.run(extra);
         } catch (error) {
           // Missing Google access: URL elicitation for clients that support it, a link otherwise.
           const elicitation = urlElicitationError(error, mcp.server);
@@ -147,7 +133,7 @@ export async function startExampleServer(config: V1ServerConfig): Promise<Exampl
         .json({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: no session' }, id: null });
       return;
     }
-    const bind = config.authDisabled ? async () => {} : guard.bindOnInitialize(req);
+    const bind = guard.bindOnInitialize(req);
     const mcp = buildMcpServer();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
@@ -171,11 +157,15 @@ export async function startExampleServer(config: V1ServerConfig): Promise<Exampl
     await mcp.connect(transport);
     await transport.handleRequest(req, res, req.body);
   };
-  const protectedMcp = config.authDisabled ? [] : [bearer, guard.middleware];
   for (const method of ['post', 'get', 'delete'] as const) {
-    app[method]('/mcp', ...protectedMcp, (req: Request, res: Response, next: (error?: unknown) => void) => {
-      handleMcp(req, res).catch(next);
-    });
+    app[method](
+      '/mcp',
+      bearer,
+      guard.middleware,
+      (req: Request, res: Response, next: (error?: unknown) => void) => {
+        handleMcp(req, res).catch(next);
+      },
+    );
   }
   return {
     url,
