@@ -17,8 +17,21 @@ export class TouchLru<V extends {}> {
   readonly #lru: LRUCache<string, Slot<V>>;
   readonly #touchEveryMs: number;
 
-  constructor(max: number, touchEveryMs = 1_000) {
-    this.#lru = new LRUCache({ max });
+  /**
+   * @param onEvict called when the size limit pushes an entry out (not on delete, replace or
+   * expiry), with the entry, so the owner can tell a live entry lost to the limit from a dead one.
+   */
+  constructor(max: number, touchEveryMs = 1_000, onEvict?: (key: string, value: V) => void) {
+    this.#lru = new LRUCache<string, Slot<V>>({
+      max,
+      ...(onEvict === undefined
+        ? {}
+        : {
+            dispose: (slot: Slot<V>, key: string, reason: LRUCache.DisposeReason) => {
+              if (reason === 'evict') onEvict(key, slot.value);
+            },
+          }),
+    });
     this.#touchEveryMs = touchEveryMs;
   }
 

@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
 import { deepFreeze } from '../internal/freeze.js';
 import { TouchLru } from '../internal/touch-lru.js';
+import { type Logger, silentLogger } from '../logger.js';
 import type { BackendSetOptions, ClaimResult, SessionBackend } from './backend.js';
 
 /** Options of {@link MemorySessionBackend}. */
@@ -22,6 +23,11 @@ export interface MemorySessionBackendOptions {
   maxMembersPerSet?: number;
   /** Time source for expiry. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Told (once per namespace, at `warn`) when the size limit pushes out an entry that had not
+   * expired: with sessions, bindings or tokens that signs someone out. Default: silent.
+   */
+  logger?: Logger;
 }
 
 // Entries carry their own expiry (checked on read against the injected clock): an lru-cache TTL would
@@ -41,8 +47,11 @@ export class MemorySessionBackend implements SessionBackend {
   readonly #maxMembers: number;
   readonly #perf: { now(): number };
   readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #warnedNamespaces = new Set<string>();
 
   constructor(options: MemorySessionBackendOptions = {}) {
+    this.#logger = options.logger ?? silentLogger;
     this.#maxEntries = options.maxEntries ?? 100_000;
     this.#maxByNamespace = { ...options.maxEntriesByNamespace };
     this.#maxMembers = options.maxMembersPerSet ?? 1_000;
@@ -54,10 +63,21 @@ export class MemorySessionBackend implements SessionBackend {
   #mapFor(namespace: string): TouchLru<Entry> {
     let map = this.#maps.get(namespace);
     if (map === undefined) {
-      map = new TouchLru<Entry>(this.#maxByNamespace[namespace] ?? this.#maxEntries);
+      map = this.#newMap(namespace, this.#maxByNamespace[namespace] ?? this.#maxEntries);
       this.#maps.set(namespace, map);
     }
     return map;
+  }
+
+  #newMap(namespace: string, max: number): TouchLru<Entry> {
+    return new TouchLru<Entry>(max, undefined, (_key, entry) => {
+      if (entry.expiresAt <= this.#clock.now() || this.#warnedNamespaces.has(namespace)) return;
+      this.#warnedNamespaces.add(namespace);
+      this.#logger.warn(
+        { namespace, maxEntries: max },
+        'the in-memory session backend is full: live entries are being dropped (users signed out); raise the limit or use a shared backend',
+      );
+    });
   }
 
   #setsFor(namespace: string): LRUCache<string, Set<string>> {
@@ -126,7 +146,7 @@ export class MemorySessionBackend implements SessionBackend {
     this.#maxByNamespace[namespace] = maxEntries;
     const existing = this.#maps.get(namespace);
     if (existing === undefined) return;
-    const resized = new TouchLru<Entry>(maxEntries);
+    const resized = this.#newMap(namespace, maxEntries);
     const now = this.#clock.now();
     for (const [key, entry] of [...existing.entries()].reverse()) resized.set(key, entry, now);
     this.#maps.set(namespace, resized);

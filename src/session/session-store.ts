@@ -250,6 +250,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       options.backend ??
       new MemorySessionBackend({
         clock: this.#clock,
+        logger: this.#logger,
         maxEntriesByNamespace: {
           [NS.session]: options.maxSessions ?? 100_000,
           [NS.userBindings]: options.maxSessions ?? 100_000,

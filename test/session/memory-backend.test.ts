@@ -15,6 +15,45 @@ describe('MemorySessionBackend', () => {
     expect(await backend.get('big', 'k0')).toBeUndefined();
   });
 
+  it('warns once per namespace when the limit drops a live entry, never for expired ones', async () => {
+    const clock = new FakeClock();
+    const warnings: Array<{ fields: Record<string, unknown>; message: string | undefined }> = [];
+    const silent = () => {};
+    const logger = {
+      debug: silent,
+      info: silent,
+      warn: (fields: Record<string, unknown>, message?: string) => warnings.push({ fields, message }),
+      error: silent,
+    };
+    const backend = new MemorySessionBackend({ clock, logger, maxEntriesByNamespace: { dead: 2, live: 2 } });
+    await backend.set('dead', 'a', 1, { ttlMs: 1_000 });
+    await backend.set('dead', 'b', 1, { ttlMs: 1_000 });
+    clock.advance(1_000);
+    await backend.set('dead', 'c', 1, { ttlMs: 1_000 });
+    expect(warnings).toEqual([]);
+    for (const key of ['a', 'b', 'c', 'd', 'e']) await backend.set('live', key, 1, { ttlMs: 60_000 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ fields: { namespace: 'live', maxEntries: 2 } });
+    expect(warnings[0]?.message).toMatch(/signed out/);
+  });
+
+  it('a session store over the default backend warns when maxSessions signs users out', async () => {
+    const lines: string[] = [];
+    const silent = () => {};
+    const store = new OAuth21SessionStore({
+      maxSessions: 2,
+      logger: {
+        debug: silent,
+        info: silent,
+        warn: (_f, message) => lines.push(String(message)),
+        error: silent,
+      },
+    });
+    for (const user of ['a', 'b', 'c']) await store.storeSession(`${user}@example.com`);
+    expect(await store.getSession('a@example.com')).toBeUndefined();
+    expect(lines.filter((line) => /session backend is full/.test(line))).toHaveLength(1);
+  });
+
   it('expires entries and sets on the injected clock', async () => {
     const clock = new FakeClock();
     const backend = new MemorySessionBackend({ clock });
