@@ -1,0 +1,51 @@
+// StrykerJS over the security and storage core (`npm run mutation`, see docs/mutation-testing.md).
+// Runs on Node >= 22 (Stryker's own requirement); `scripts/mutation.mjs` finds or installs one.
+/** The files whose mutation score is tracked in reports/MUTATION.md. */
+export const CORE = [
+  'src/credentials.ts',
+  'src/stores/file.ts',
+  'src/stores/file-lock.ts',
+  'src/stores/file-trust.ts',
+  'src/stores/s3.ts',
+  'src/stores/encrypted.ts',
+  'src/stores/postgres.ts',
+  'src/stores/dynamodb.ts',
+  'src/internal/seal.ts',
+  'src/session/session-store.ts',
+  'src/session/memory-backend.ts',
+  'src/session/redis-backend.ts',
+  'src/refresh/manager.ts',
+  'src/refresh/id-token.ts',
+  'src/mcp-auth/authorization-server.ts',
+  'src/mcp-auth/token-families.ts',
+  'src/mcp-auth/clients.ts',
+  'src/mcp-auth/consent.ts',
+  'src/mcp-auth/client-metadata.ts',
+  'src/http/sign-in-handlers.ts',
+  'src/http/google-sign-in.ts',
+  'src/http/mcp-session-guard.ts',
+  'src/http/tool-auth.ts',
+  'src/http/cookies.ts',
+];
+
+const only = process.env.MUTATE_FILES?.split(',').filter(Boolean);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  plugins: ['@stryker-mutator/vitest-runner'],
+  vitest: { configFile: 'vitest.mutation.config.ts' },
+  coverageAnalysis: 'perTest',
+  mutate: only ?? CORE,
+  // String literals are messages and log text: their mutants say nothing about a guard.
+  mutator: { excludedMutations: ['StringLiteral'] },
+  ignoreStatic: true,
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  reporters: ['json', 'progress'],
+  jsonReporter: { fileName: 'reports/mutation.json' },
+  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
+  timeoutMS: 10_000,
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: 'always',
+};
