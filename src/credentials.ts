@@ -9,8 +9,15 @@
  *
  * @module
  */
-import { z } from 'zod';
 import { CorruptCredentialsError } from './errors.js';
+import {
+  checkPythonDocument,
+  checkStoredCredentials,
+  describeShapeIssues,
+  type PythonCredentialsDocument,
+  type ShapeSchema,
+  shapeSchema,
+} from './internal/record-shape.js';
 import { normaliseUserId } from './user-id.js';
 
 /**
@@ -57,57 +64,25 @@ export interface VersionedCredentials {
   version: string;
 }
 
-/** The zod schema every record read from storage is checked against. */
-export const storedCredentialsSchema = z.object({
-  userId: z.string().transform((value, ctx) => {
-    try {
-      return normaliseUserId(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'userId is not a valid email address' });
-      return z.NEVER;
-    }
-  }),
-  subject: z.string().min(1).max(255).optional(),
-  accessToken: z.string(),
-  refreshToken: z.string().min(1).optional(),
-  expiresAt: z.number().int().nonnegative().optional(),
-  scopes: z.array(z.string()),
-  tokenType: z.string().min(1),
-  idToken: z.string().min(1).optional(),
-  clientId: z.string().min(1).optional(),
-  tokenUri: z.string().min(1).optional(),
-  extra: z.record(z.string(), z.unknown()).optional(),
-});
+/**
+ * The check every record read from storage passes: `safeParse(value)` or, for libraries that take
+ * one, the Standard Schema v1 interface. Unknown keys are dropped and the user id normalised.
+ */
+export const storedCredentialsSchema: ShapeSchema<StoredCredentials> = shapeSchema(checkStoredCredentials);
 
 /**
  * Validates an unknown value as {@link StoredCredentials}; throws {@link CorruptCredentialsError}
  * naming the user (never a value) when it does not fit.
  */
 export function parseStoredCredentials(value: unknown, userId: string): StoredCredentials {
-  const result = storedCredentialsSchema.safeParse(value);
-  if (!result.success) {
+  const result = checkStoredCredentials(value);
+  if (!result.ok) {
     throw new CorruptCredentialsError(
-      `stored credentials for ${userId} do not match the schema (${describeIssues(result.error)})`,
+      `stored credentials for ${userId} do not match the schema (${describeShapeIssues(result.issues)})`,
       { userId },
     );
   }
-  return stripUndefined(result.data) as StoredCredentials;
-}
-
-function describeIssues(error: z.ZodError): string {
-  // Paths and issue codes only: zod messages can quote the offending value.
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.code}`)
-    .join('; ');
-}
-
-function stripUndefined<T extends object>(value: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (field !== undefined) out[key] = field;
-  }
-  return out as T;
+  return result.value;
 }
 
 /** A summary that is safe to log or print: no tokens. */
@@ -230,25 +205,11 @@ export function splitScopes(scope: string): string[] {
 // google_workspace_mcp JSON document
 // ---------------------------------------------------------------------------------------------
 
-const nullableString = z.string().nullable().optional();
+/** The google_workspace_mcp document check, as a schema (see {@link storedCredentialsSchema}). */
+export const pythonCredentialsDocumentSchema: ShapeSchema<PythonCredentialsDocument> =
+  shapeSchema(checkPythonDocument);
 
-/** The JSON document google_workspace_mcp reads and writes, with unknown keys kept. */
-export const pythonCredentialsDocumentSchema = z.looseObject({
-  token: nullableString,
-  refresh_token: nullableString,
-  token_uri: nullableString,
-  client_id: nullableString,
-  client_secret: z.unknown().optional(),
-  scopes: z.array(z.string()).nullable().optional(),
-  expiry: nullableString,
-  user_email: nullableString,
-  id_token: nullableString,
-  token_type: nullableString,
-  subject: nullableString,
-});
-
-/** The google_workspace_mcp credentials document. */
-export type PythonCredentialsDocument = z.infer<typeof pythonCredentialsDocumentSchema>;
+export type { PythonCredentialsDocument, ShapeIssue, ShapeSchema } from './internal/record-shape.js';
 
 /**
  * A per-write random value some stores add to each document (S3 ETags are content hashes, so this is
@@ -323,14 +284,14 @@ export function formatPythonExpiry(epochMs: number): string {
  * carries more precision than milliseconds, so re-encoding reproduces it.
  */
 export function fromPythonDocument(document: unknown, userId: string): StoredCredentials {
-  const parsed = pythonCredentialsDocumentSchema.safeParse(document);
-  if (!parsed.success) {
+  const parsed = checkPythonDocument(document);
+  if (!parsed.ok) {
     throw new CorruptCredentialsError(
-      `stored credentials for ${userId} are not a google_workspace_mcp credentials document (${describeIssues(parsed.error)})`,
+      `stored credentials for ${userId} are not a google_workspace_mcp credentials document (${describeShapeIssues(parsed.issues)})`,
       { userId },
     );
   }
-  const doc = parsed.data;
+  const doc = parsed.value;
   if (doc.user_email) {
     let owner: string | undefined;
     try {

@@ -16,6 +16,8 @@ export type {
   CredentialsSummary,
   GoogleTokens,
   PythonCredentialsDocument,
+  ShapeIssue,
+  ShapeSchema,
   StoredCredentials,
   VersionedCredentials,
 } from './credentials.js';

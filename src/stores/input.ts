@@ -1,5 +1,6 @@
-import { type StoredCredentials, storedCredentialsSchema } from '../credentials.js';
+import type { StoredCredentials } from '../credentials.js';
 import { InvalidInputError } from '../errors.js';
+import { checkStoredCredentials } from '../internal/record-shape.js';
 import { normaliseUserId } from '../user-id.js';
 import type { DeleteOptions, PutOptions } from './types.js';
 
@@ -17,17 +18,15 @@ export function validateWrite(
 ): { userId: string; record: StoredCredentials } {
   const userId = normaliseUserId(rawUserId);
   checkIfVersion(options?.ifVersion, true);
-  const parsed = storedCredentialsSchema.safeParse(credentials);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)').join(', ');
+  const parsed = checkStoredCredentials(credentials);
+  if (!parsed.ok) {
+    const fields = parsed.issues.map((issue) => issue.path).join(', ');
     throw new InvalidInputError(`credentials for ${userId} are invalid (fields: ${fields})`, { userId });
   }
-  if (parsed.data.userId !== userId) {
+  if (parsed.value.userId !== userId) {
     throw new InvalidInputError(`credentials for ${userId} carry a different userId`, { userId });
   }
-  const record = { ...parsed.data } as StoredCredentials & Record<string, unknown>;
-  for (const key of Object.keys(record)) if (record[key] === undefined) delete record[key];
-  return { userId, record };
+  return { userId, record: parsed.value };
 }
 
 /**

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkPythonDocument,
+  checkStoredCredentials,
+  describeShapeIssues,
+  shapeSchema,
+} from '../../src/internal/record-shape.js';
+import { sampleCredentials } from '../../src/testing/index.js';
+
+describe('checkStoredCredentials', () => {
+  it('returns a copy in one key order, drops unknown keys and normalises the user id', () => {
+    const record = sampleCredentials('order@example.com');
+    const shuffled = Object.fromEntries(Object.entries({ ...record, stray: 1 }).reverse());
+    const result = checkStoredCredentials({ ...shuffled, userId: 'Order@Example.com' });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(Object.keys(result.value)).toEqual(Object.keys(record));
+    expect(result.value.userId).toBe('order@example.com');
+    expect(result.value.scopes).not.toBe(record.scopes);
+    expect(result.value.extra).not.toBe(record.extra);
+    expect(result.value).toEqual(record);
+  });
+
+  it.each([
+    ['a non-object', 'ya29.secret', '(root)', 'invalid_type'],
+    ['an array', ['ya29.secret'], '(root)', 'invalid_type'],
+    ['a user id that is no address', { userId: 'ya29.secret' }, 'userId', 'invalid_value'],
+    ['an access token that is a number', { accessToken: 42 }, 'accessToken', 'invalid_type'],
+    ['an empty refresh token', { refreshToken: '' }, 'refreshToken', 'too_small'],
+    ['a fractional expiry', { expiresAt: 1.5 }, 'expiresAt', 'invalid_type'],
+    ['NaN as expiry', { expiresAt: Number.NaN }, 'expiresAt', 'invalid_type'],
+    ['a negative expiry', { expiresAt: -1 }, 'expiresAt', 'too_small'],
+    [
+      'a scope that is not a string',
+      { scopes: ['openid', { s: 'ya29.secret' }] },
+      'scopes.1',
+      'invalid_type',
+    ],
+    ['scopes that are a string', { scopes: 'openid email' }, 'scopes', 'invalid_type'],
+    ['an empty token type', { tokenType: '' }, 'tokenType', 'too_small'],
+    ['a subject over 255 characters', { subject: 's'.repeat(256) }, 'subject', 'too_big'],
+    ['extra that is an array', { extra: ['ya29.secret'] }, 'extra', 'invalid_type'],
+  ])('refuses %s, naming the field and never the value', (_name, change, path, code) => {
+    const input =
+      typeof change === 'object' && change !== null && !Array.isArray(change)
+        ? { ...sampleCredentials('bad@example.com'), ...change }
+        : change;
+    const result = checkStoredCredentials(input);
+    expect(result).toEqual({ ok: false, issues: [{ path, code }] });
+    if (!result.ok) expect(describeShapeIssues(result.issues)).not.toContain('secret');
+  });
+
+  it('accepts the optional fields absent or undefined, and an empty access token', () => {
+    const result = checkStoredCredentials({
+      userId: 'min@example.com',
+      accessToken: '',
+      refreshToken: undefined,
+      scopes: [],
+      tokenType: 'Bearer',
+    });
+    expect(result).toEqual({
+      ok: true,
+      value: { userId: 'min@example.com', accessToken: '', scopes: [], tokenType: 'Bearer' },
+    });
+  });
+});
+
+describe('checkPythonDocument', () => {
+  it('keeps unknown keys, accepts null for every interpreted key, and refuses wrong types', () => {
+    const document = { token: null, refresh_token: null, scopes: null, universe_domain: 'googleapis.com' };
+    expect(checkPythonDocument(document)).toEqual({ ok: true, value: document });
+    expect(checkPythonDocument({ token: 7, scopes: [1] })).toEqual({
+      ok: false,
+      issues: [
+        { path: 'token', code: 'invalid_type' },
+        { path: 'scopes.0', code: 'invalid_type' },
+      ],
+    });
+  });
+});
+
+describe('shapeSchema', () => {
+  it('speaks safeParse and Standard Schema v1', () => {
+    const schema = shapeSchema(checkStoredCredentials);
+    const record = sampleCredentials('std@example.com');
+    expect(schema.safeParse(record)).toEqual({ success: true, data: record });
+    expect(schema['~standard'].validate(record)).toEqual({ value: record });
+    expect(schema['~standard'].validate({ ...record, scopes: [1] })).toEqual({
+      issues: [{ message: 'invalid_type', path: ['scopes', '0'] }],
+    });
+    expect(schema['~standard']).toMatchObject({ version: 1, vendor: 'mcp-oauth-credentials' });
+  });
+});
