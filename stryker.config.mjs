@@ -11,6 +11,7 @@ export const CORE = [
   'src/stores/postgres.ts',
   'src/stores/dynamodb.ts',
   'src/internal/seal.ts',
+  'src/internal/record-shape.ts',
   'src/session/session-store.ts',
   'src/session/memory-backend.ts',
   'src/session/redis-backend.ts',
