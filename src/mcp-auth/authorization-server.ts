@@ -139,6 +139,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
       maxRefreshTokenLifetimeMs: o.maxRefreshTokenLifetimeMs,
       refreshReuseGraceMs: o.refreshReuseGraceMs,
       authorizationCodeTtlMs: o.authorizationCodeTtlMs,
+      verifiedTokenCache: o.verifiedTokenCache,
     });
     this.#approvals = new ConsentApprovals(o.backend, o.clock, o.consentTtlMs);
     this.#endpoints = new TokenEndpoints(o, this.#clients, this.#families, this.paths);

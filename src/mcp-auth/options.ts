@@ -36,6 +36,10 @@ export const DEFAULT_PENDING_CLIENT_TTL_MS = DAY;
 export const DEFAULT_CLIENT_TTL_MS = 90 * DAY;
 /** Default cap on pending registrations kept in process (memory backend): 10,000. */
 export const DEFAULT_MAX_PENDING_CLIENTS = 10_000;
+/** Default lifetime of a remembered verification, ms: in-process backends, and shared ones. */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS = Object.freeze({ inProcess: 60_000, shared: 5_000 });
+/** Default number of remembered verifications. */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_MAX = 100_000;
 /** Default budget of /register per client address: 20 per hour. */
 export const DEFAULT_REGISTER_RATE_LIMIT: RateLimit = Object.freeze({ limit: 20, windowMs: HOUR });
 /** Default budget of /authorize per client address: 60 per 10 minutes. */
@@ -97,6 +101,14 @@ export interface McpAuthorizationServerOptions {
   refreshReuseGraceMs?: number;
   /** Lifetime of authorization codes, ms. Default {@link DEFAULT_AUTHORIZATION_CODE_TTL_MS}. */
   authorizationCodeTtlMs?: number;
+  /**
+   * Remembers verified access tokens in process for `ttlMs`, so a request costs no SHA-256 and no
+   * read of the token or its family; the user's session is still read on every request, so a
+   * sign-out ends every token at once everywhere. A token or family revoked on this replica stops at
+   * once here; on other replicas within `ttlMs`. `false` turns it off. Default: `{ max: 100000, ttlMs:
+   * 60000 }` when the backend is in process (memory), `ttlMs` 5000 otherwise (Redis, PostgreSQL).
+   */
+  verifiedTokenCache?: { max?: number; ttlMs?: number } | false;
   /** Time from /authorize to the consent decision, ms. Default {@link DEFAULT_TRANSACTION_TTL_MS}. */
   transactionTtlMs?: number;
   /** How long an approval per (user, client) is remembered, ms. Default {@link DEFAULT_CONSENT_TTL_MS}. */
@@ -155,6 +167,7 @@ export interface ResolvedOptions {
   maxRefreshTokenLifetimeMs: number | undefined;
   refreshReuseGraceMs: number;
   authorizationCodeTtlMs: number;
+  verifiedTokenCache: { max: number; ttlMs: number } | false;
   transactionTtlMs: number;
   consentTtlMs: number;
   pendingClientTtlMs: number;
@@ -275,6 +288,10 @@ export function resolveOptions(options: McpAuthorizationServerOptions): Resolved
       DEFAULT_AUTHORIZATION_CODE_TTL_MS,
       'authorizationCodeTtlMs',
     ),
+    verifiedTokenCache: verifiedTokenCache(
+      options.verifiedTokenCache,
+      options.backend ?? options.sessionStore.backend,
+    ),
     transactionTtlMs: duration(options.transactionTtlMs, DEFAULT_TRANSACTION_TTL_MS, 'transactionTtlMs'),
     consentTtlMs: duration(options.consentTtlMs, DEFAULT_CONSENT_TTL_MS, 'consentTtlMs'),
     pendingClientTtlMs: duration(
@@ -299,4 +316,24 @@ export function resolveOptions(options: McpAuthorizationServerOptions): Resolved
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
   };
+}
+
+function verifiedTokenCache(
+  option: { max?: number; ttlMs?: number } | false | undefined,
+  backend: SessionBackend,
+): { max: number; ttlMs: number } | false {
+  if (option === false) return false;
+  const ttlMs = duration(
+    option?.ttlMs,
+    backend.getSync
+      ? DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS.inProcess
+      : DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS.shared,
+    'verifiedTokenCache.ttlMs',
+    true,
+  );
+  const max = option?.max ?? DEFAULT_VERIFIED_TOKEN_CACHE_MAX;
+  if (!Number.isSafeInteger(max) || max < 1) {
+    throw new ConfigurationError('verifiedTokenCache.max must be a positive integer');
+  }
+  return ttlMs === 0 ? false : { max, ttlMs };
 }

@@ -13,7 +13,9 @@
  *
  * @module
  */
+import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
+import { TouchLru } from '../internal/touch-lru.js';
 import type { Logger } from '../logger.js';
 import { randomToken, sha256 } from '../secrets.js';
 import type { SessionBackend } from '../session/backend.js';
@@ -90,6 +92,15 @@ export interface TokenFamiliesOptions {
   maxRefreshTokenLifetimeMs: number | undefined;
   refreshReuseGraceMs: number;
   authorizationCodeTtlMs: number;
+  /** In-process memory of verified access tokens (see the authorization server's option). */
+  verifiedTokenCache?: { max: number; ttlMs: number } | false;
+}
+
+interface RememberedAccess {
+  access: VerifiedAccess;
+  familyId: string;
+  generation: string;
+  verifiedAt: number;
 }
 
 // Spent and expired refresh tokens are kept this long past their expiry, so a late presentation is
@@ -99,9 +110,23 @@ const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** See the module documentation. */
 export class TokenFamilies {
   readonly #o: TokenFamiliesOptions;
+  readonly #verified: TouchLru<RememberedAccess> | undefined;
+  readonly #verifiedTtlMs: number;
+  // Families revoked by this replica, for as long as a remembered verification could outlive them.
+  readonly #revokedHere: LRUCache<string, true> | undefined;
 
   constructor(options: TokenFamiliesOptions) {
     this.#o = options;
+    const cache = options.verifiedTokenCache;
+    this.#verifiedTtlMs = cache ? cache.ttlMs : 0;
+    if (cache) {
+      this.#verified = new TouchLru<RememberedAccess>(cache.max);
+      this.#revokedHere = new LRUCache<string, true>({
+        max: cache.max,
+        ttl: cache.ttlMs,
+        perf: { now: () => options.clock.now() },
+      });
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -315,6 +340,7 @@ export class TokenFamilies {
   async revokeFamily(familyId: string): Promise<void> {
     const lifetime = this.#o.maxRefreshTokenLifetimeMs ?? this.#o.refreshTokenTtlMs;
     await this.#o.backend.set(NS.revoked, familyId, 1, { ttlMs: lifetime + RETENTION_MS });
+    this.#revokedHere?.set(familyId, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -326,10 +352,26 @@ export class TokenFamilies {
     if (typeof token !== 'string' || token.length === 0 || token.length > 512) {
       throw new OAuthFailure('invalid_token', 'invalid access token');
     }
+    const now = this.#o.clock.now();
+    const remembered = this.#verified?.get(token, now);
+    if (
+      remembered !== undefined &&
+      now - remembered.verifiedAt < this.#verifiedTtlMs &&
+      remembered.access.expiresAt > now &&
+      !this.#revokedHere?.has(remembered.familyId)
+    ) {
+      // Remembered: only the session, which a sign-out ends at once on every replica.
+      const session = await this.#o.sessionStore.getSession(remembered.access.userId);
+      if (session && session.generation === remembered.generation) return remembered.access;
+      this.#verified?.delete(token);
+      throw new OAuthFailure('invalid_token', 'the user signed out');
+    }
     const record = await this.#o.backend.get<TokenRecord>(NS.access, sha256(token));
-    if (!record) throw new OAuthFailure('invalid_token', 'unknown or revoked access token');
-    if (record.expiresAt <= this.#o.clock.now())
-      throw new OAuthFailure('invalid_token', 'the access token expired');
+    if (!record) {
+      this.#verified?.delete(token);
+      throw new OAuthFailure('invalid_token', 'unknown or revoked access token');
+    }
+    if (record.expiresAt <= now) throw new OAuthFailure('invalid_token', 'the access token expired');
     const [revoked, session] = await Promise.all([
       this.#isRevoked(record.familyId),
       this.#o.sessionStore.getSession(record.userId),
@@ -338,7 +380,7 @@ export class TokenFamilies {
     if (!session || session.generation !== record.generation) {
       throw new OAuthFailure('invalid_token', 'the user signed out');
     }
-    return {
+    const access: VerifiedAccess = {
       token,
       clientId: record.clientId,
       userId: record.userId,
@@ -346,6 +388,12 @@ export class TokenFamilies {
       expiresAt: record.expiresAt,
       resource: record.resource,
     };
+    this.#verified?.set(
+      token,
+      { access, familyId: record.familyId, generation: record.generation, verifiedAt: now },
+      now,
+    );
+    return access;
   }
 
   /**
@@ -363,6 +411,7 @@ export class TokenFamilies {
     if (access) {
       if (access.clientId !== clientId) return this.#foreign(clientId, access);
       await this.#o.backend.delete(NS.access, tokenHash);
+      this.#verified?.delete(token);
       return { kind: 'access', userId: access.userId };
     }
     const refresh = await this.#o.backend.get<TokenRecord>(NS.refresh, tokenHash);
