@@ -195,7 +195,7 @@ export class EncryptedCredentialStore implements CredentialStore {
       const primary = await this.#keyring.primaryKey();
       const envelopes = envelopesOf(entry.credentials);
       const keyIds = new Set(envelopes.map(([, value]) => ENVELOPE.exec(value)?.[1]));
-      if (envelopes.length > 0 && keyIds.size === 1 && keyIds.has(primary.id)) {
+      if (keyIds.size === 1 && keyIds.has(primary.id)) {
         // Current, provided it opens: a record sealed under the primary key id but tampered is not "current".
         await this.open(userId, entry.credentials);
         return 'current';

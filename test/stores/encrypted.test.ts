@@ -5,14 +5,18 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
+  ConflictError,
   CorruptCredentialsError,
+  type CredentialStore,
   createCredentialStore,
   EncryptedCredentialStore,
   FileCredentialStore,
+  InvalidInputError,
   isSealed,
   Keyring,
   keyringFromEnv,
   MemoryCredentialStore,
+  type PutOptions,
   type StoredCredentials,
 } from '../../src/index.js';
 import { describeCredentialStoreContract, sampleCredentials } from '../../src/testing/index.js';
@@ -331,3 +335,141 @@ function flip(envelope: string): string {
   parts[4] = body.toString('base64url');
   return parts.join(':');
 }
+
+/**
+ * A record sealed by this version under a fixed key (generated once, kept verbatim). Any change to the
+ * envelope, the authenticated data or the metadata digest would make stored records unreadable: this
+ * must keep opening.
+ */
+const GOLDEN_KEY = { id: 'golden', key: Buffer.alloc(32, 7) };
+const GOLDEN_SEALED = {
+  userId: 'golden@example.com',
+  subject: '1234567890',
+  accessToken: 'mcpoc:v1:golden:Mat3DDWbWfVAY0Mi:rJpDC5GZS5q_iL0NgGUD5zCsTaxy7DOtfVqaOfylUt8zuw',
+  refreshToken: 'mcpoc:v1:golden:0BeK7pzy9yqyrm9Y:zNmfOVetJcDPTro5tdDybRDNIHz_5W9yqEIZkh1MsR_-',
+  expiresAt: 1900000000000,
+  scopes: ['openid', 'email'],
+  tokenType: 'Bearer',
+  idToken: 'mcpoc:v1:golden:W_qBpxPd0OFbyqnO:nTPbpX9kXgHrO-AbVewvV1aMtDQwDyMnl1-wQN8',
+  clientId: 'client.apps.googleusercontent.com',
+  tokenUri: 'https://oauth2.googleapis.com/token',
+  extra: {
+    client_secret: 'mcpoc:v1:golden:D9mUSucfN0-llLqD:SBZjputTMg-5F-WGZ9JKrWs8haVtSfdYjJlw5WE',
+    universe_domain: 'googleapis.com',
+    nested: {
+      b: [
+        1,
+        {
+          y: 2,
+          x: 1,
+        },
+      ],
+      a: null,
+    },
+  },
+};
+
+describe('EncryptedCredentialStore: format and rotation guards', () => {
+  it('opens a record sealed by this format version (envelope, authenticated data, digest unchanged)', async () => {
+    const inner = new MemoryCredentialStore();
+    await inner.put(GOLDEN_SEALED.userId, structuredClone(GOLDEN_SEALED));
+    const store = new EncryptedCredentialStore(inner, { keyring: new Keyring([GOLDEN_KEY]) });
+    const opened = (await store.get(GOLDEN_SEALED.userId))!.credentials;
+    expect(opened).toMatchObject({
+      accessToken: 'ya29.golden-access',
+      refreshToken: '1//golden-refresh',
+      idToken: 'eyJ.golden-id',
+      extra: { client_secret: 'golden-secret' },
+    });
+  });
+
+  it('opens a record whose metadata keys a backend reordered (PostgreSQL JSONB does), and refuses changed values', async () => {
+    const reorder = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(reorder)
+        : value !== null && typeof value === 'object'
+          ? Object.fromEntries(
+              Object.entries(value)
+                .reverse()
+                .map(([k, v]) => [k, reorder(v)]),
+            )
+          : value;
+    const inner = new MemoryCredentialStore();
+    const reordered = reorder(structuredClone(GOLDEN_SEALED)) as typeof GOLDEN_SEALED;
+    await inner.put(GOLDEN_SEALED.userId, reordered);
+    const store = new EncryptedCredentialStore(inner, { keyring: new Keyring([GOLDEN_KEY]) });
+    expect((await store.get(GOLDEN_SEALED.userId))!.credentials.accessToken).toBe('ya29.golden-access');
+    // An array's order is data, not layout: reordering one is tampering.
+    const swapped = structuredClone(GOLDEN_SEALED);
+    swapped.scopes.reverse();
+    await inner.put(GOLDEN_SEALED.userId, swapped);
+    await expectCorrupt(store.get(GOLDEN_SEALED.userId), GOLDEN_SEALED.userId);
+  });
+
+  it('refuses to seal input that is already sealed or carries the marker', async () => {
+    const store = new EncryptedCredentialStore(new MemoryCredentialStore(), { keyring: new Keyring([K1]) });
+    const record = sampleCredentials('twice@example.com');
+    await expect(
+      store.put(record.userId, { ...record, refreshToken: GOLDEN_SEALED.refreshToken }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(
+      store.put(record.userId, { ...record, extra: { mcpoc_sealed: 'anything' } }),
+    ).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  it('rotates a record whose fields are under different keys, and a marker-only record under an old key', async () => {
+    const inner = new MemoryCredentialStore();
+    const record = sampleCredentials('mixed@example.com');
+    const underK1 = await new EncryptedCredentialStore(new MemoryCredentialStore(), {
+      keyring: new Keyring([K1]),
+    }).seal(record.userId, record);
+    const underK2 = await new EncryptedCredentialStore(new MemoryCredentialStore(), {
+      keyring: new Keyring([K2]),
+    }).seal(record.userId, record);
+    await inner.put(record.userId, { ...underK2, refreshToken: underK1.refreshToken });
+    const both = new EncryptedCredentialStore(inner, { keyring: new Keyring([K2, K1]) });
+    expect((await both.get(record.userId))!.credentials.refreshToken).toBe(record.refreshToken);
+    expect(await both.rotateRecord(record.userId)).toBe('rotated');
+    expect((await inner.get(record.userId))!.credentials.refreshToken).toContain(':2026-11:');
+    expect(await both.rotateRecord(record.userId)).toBe('current');
+
+    const bare = { ...sampleCredentials('bare@example.com'), accessToken: '', extra: {} };
+    delete bare.refreshToken;
+    delete bare.idToken;
+    await new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) }).put(bare.userId, bare);
+    expect(await both.rotateRecord(bare.userId)).toBe('rotated');
+    expect(String((await inner.get(bare.userId))!.credentials.extra?.mcpoc_sealed)).toContain(':2026-11:');
+    expect(await both.rotateRecord(bare.userId)).toBe('current');
+  });
+
+  it('retries a rotation that lost a compare-and-swap twice, then gives up with the conflict', async () => {
+    const inner = new MemoryCredentialStore();
+    await new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) }).put(
+      'busy@example.com',
+      sampleCredentials('busy@example.com'),
+    );
+    let conflicts = 2;
+    let attempts = 0;
+    const contested: CredentialStore = {
+      get: (userId) => inner.get(userId),
+      put: async (userId, record, options?: PutOptions) => {
+        attempts++;
+        if (conflicts-- > 0) throw new ConflictError('changed meanwhile', { userId });
+        return inner.put(userId, record, options);
+      },
+      delete: (userId, options) => inner.delete(userId, options),
+      list: () => inner.list(),
+    };
+    const both = new EncryptedCredentialStore(contested, { keyring: new Keyring([K2, K1]) });
+    expect(await both.rotateRecord('busy@example.com')).toBe('rotated');
+    expect(attempts).toBe(3);
+    conflicts = Number.POSITIVE_INFINITY;
+    attempts = 0;
+    await new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) }).put(
+      'busy@example.com',
+      sampleCredentials('busy@example.com'),
+    );
+    await expect(both.rotateRecord('busy@example.com')).rejects.toBeInstanceOf(ConflictError);
+    expect(attempts).toBe(3);
+  });
+});
