@@ -260,8 +260,10 @@ export function parsePythonExpiry(text: string): number | undefined {
     const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
     epoch -= sign * offsetMinutes * 60_000;
   }
-  if (!Number.isFinite(epoch) || epoch < 0) return undefined;
+  // Digits only (the pattern above), so the epoch is always finite; before 1970 is refused.
+  if (epoch < 0) return undefined;
   const check = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  // Stryker disable next-line ConditionalExpression: a day outside its month always moves the month as well, so each half alone refuses it
   if (check.getUTCDate() !== Number(day) || check.getUTCMonth() !== Number(month) - 1) return undefined;
   return epoch;
 }

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { subjectOf } from '../src/credentials.js';
 import {
   CorruptCredentialsError,
+  describeCredentials,
   formatPythonExpiry,
   fromGoogleTokens,
   fromPythonDocument,
@@ -131,12 +133,19 @@ describe('expiry parsing', () => {
     expect(parsePythonExpiry(text)).toBe(expected);
   });
 
-  it.each(['', 'tomorrow', '2026-02-30T00:00:00', '2026-13-01T00:00:00', '2026-05-12', '12/05/2026 19:34'])(
-    'refuses %j',
-    (text) => {
-      expect(parsePythonExpiry(text)).toBeUndefined();
-    },
-  );
+  it.each([
+    '1969-12-31T23:59:59',
+    '0001-01-01T00:00:00',
+    '2026-05-12T00:30:00+01:00x',
+    '',
+    'tomorrow',
+    '2026-02-30T00:00:00',
+    '2026-13-01T00:00:00',
+    '2026-05-12',
+    '12/05/2026 19:34',
+  ])('refuses %j', (text) => {
+    expect(parsePythonExpiry(text)).toBeUndefined();
+  });
 
   it('formats like Python datetime.isoformat()', () => {
     expect(formatPythonExpiry(Date.UTC(2026, 4, 12, 19, 34, 27))).toBe('2026-05-12T19:34:27');
@@ -259,5 +268,52 @@ describe('parseStoredCredentials', () => {
 
   it('splits scopes on any whitespace and drops duplicates', () => {
     expect(splitScopes(' openid  email\topenid ')).toEqual(['openid', 'email']);
+  });
+});
+
+describe('record helpers', () => {
+  const token = (payload: unknown) => `eyJ.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.sig`;
+
+  it('subjectOf: the stored subject first, else a non-empty string sub of the stored id_token', () => {
+    const base = sampleCredentials('sub@example.com');
+    expect(subjectOf({ ...base, subject: 'stored', idToken: token({ sub: 'other' }) })).toBe('stored');
+    expect(subjectOf({ ...base, idToken: token({ sub: '42' }) })).toBe('42');
+    for (const sub of ['', 42, null]) expect(subjectOf({ ...base, idToken: token({ sub }) })).toBeUndefined();
+    expect(subjectOf({ ...base, idToken: 'not-a-jwt' })).toBeUndefined();
+    expect(subjectOf({ ...base, idToken: 'eyJ.%%%.sig' })).toBeUndefined();
+    const { idToken: _id, ...noToken } = base;
+    expect(subjectOf(noToken)).toBeUndefined();
+  });
+
+  it('describeCredentials says whether tokens are on file, never what they are', () => {
+    const summary = describeCredentials({ ...sampleCredentials('d@example.com'), accessToken: '' });
+    expect(summary).toMatchObject({ hasAccessToken: false, hasRefreshToken: true });
+    const { refreshToken: _r, ...noRefresh } = sampleCredentials('d@example.com');
+    expect(describeCredentials(noRefresh)).toMatchObject({ hasAccessToken: true, hasRefreshToken: false });
+    expect(JSON.stringify(summary)).not.toMatch(/ya29|1\/\//);
+  });
+
+  it('toGoogleTokens leaves out what a record does not have, and sends no empty access token', () => {
+    const record: StoredCredentials = {
+      userId: 'm@example.com',
+      accessToken: '',
+      scopes: [],
+      tokenType: 'Bearer',
+    };
+    expect(toGoogleTokens(record)).toEqual({ access_token: null, token_type: 'Bearer', scope: '' });
+  });
+
+  it('fromGoogleTokens keeps the base record’s scopes and token type when the response has none', () => {
+    const base = sampleCredentials('b@example.com', { scopes: ['openid', 'email'], tokenType: 'Bearer' });
+    const record = fromGoogleTokens('b@example.com', { access_token: 'ya29.n', refresh_token: null }, base);
+    expect(record).toMatchObject({
+      scopes: ['openid', 'email'],
+      tokenType: 'Bearer',
+      refreshToken: base.refreshToken,
+    });
+    expect(record.expiresAt).toBeUndefined();
+    expect(fromGoogleTokens('b@example.com', { access_token: 'x', token_type: 'MAC' }, base).tokenType).toBe(
+      'MAC',
+    );
   });
 });
