@@ -79,8 +79,7 @@ export function checkStoredCredentials(value: unknown): ShapeResult<StoredCreden
   const refreshToken = c.string('refreshToken', { min: 1, optional: true });
   const expiresAt = value.expiresAt;
   if (expiresAt !== undefined) {
-    if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt))
-      c.fail('expiresAt', 'invalid_type');
+    if (!Number.isSafeInteger(expiresAt)) c.fail('expiresAt', 'invalid_type');
     else if (expiresAt < 0) c.fail('expiresAt', 'too_small');
   }
   const scopes = c.stringArray('scopes');

@@ -91,3 +91,68 @@ describe('shapeSchema', () => {
     expect(schema['~standard']).toMatchObject({ version: 1, vendor: 'mcp-oauth-credentials' });
   });
 });
+
+describe('record-shape edges', () => {
+  it('accepts a null-prototype object, refuses class instances, and holds length limits exactly', () => {
+    const plain = Object.assign(Object.create(null), sampleCredentials('proto@example.com'));
+    expect(checkStoredCredentials(plain).ok).toBe(true);
+    expect(checkStoredCredentials({ ...sampleCredentials('m@example.com'), extra: new Map() })).toEqual({
+      ok: false,
+      issues: [{ path: 'extra', code: 'invalid_type' }],
+    });
+    expect(
+      checkStoredCredentials({ ...sampleCredentials('s@example.com'), subject: 's'.repeat(255) }).ok,
+    ).toBe(true);
+  });
+
+  it('requires the required fields: absent is not optional', () => {
+    const { accessToken: _a, scopes: _s, tokenType: _t, ...rest } = sampleCredentials('req@example.com');
+    expect(checkStoredCredentials({ ...rest, userId: 42 })).toEqual({
+      ok: false,
+      issues: [
+        { path: 'userId', code: 'invalid_type' },
+        { path: 'accessToken', code: 'invalid_type' },
+        { path: 'scopes', code: 'invalid_type' },
+        { path: 'tokenType', code: 'invalid_type' },
+      ],
+    });
+  });
+
+  it('leaves absent optional fields absent (no keys holding undefined)', () => {
+    const result = checkStoredCredentials({
+      userId: 'keys@example.com',
+      accessToken: 'a',
+      scopes: [],
+      tokenType: 'Bearer',
+      subject: undefined,
+      refreshToken: undefined,
+      expiresAt: undefined,
+      idToken: undefined,
+      clientId: undefined,
+      tokenUri: undefined,
+      extra: undefined,
+    });
+    expect(result.ok && Object.keys(result.value)).toEqual(['userId', 'accessToken', 'scopes', 'tokenType']);
+  });
+
+  it('the document check: a non-object, copied scopes, null scopes kept', () => {
+    expect(checkPythonDocument('ya29.secret')).toEqual({
+      ok: false,
+      issues: [{ path: '(root)', code: 'invalid_type' }],
+    });
+    const scopes = ['openid'];
+    const result = checkPythonDocument({ scopes });
+    expect(result.ok && result.value.scopes).toEqual(['openid']);
+    expect(result.ok && result.value.scopes).not.toBe(scopes);
+    expect(checkPythonDocument({ scopes: null })).toEqual({ ok: true, value: { scopes: null } });
+    expect(checkPythonDocument({})).toEqual({ ok: true, value: {} });
+  });
+
+  it('describes at most three issues, and gives Standard Schema an empty path for the root', () => {
+    const issues = ['a', 'b', 'c', 'd'].map((path) => ({ path, code: 'invalid_type' as const }));
+    expect(describeShapeIssues(issues)).toBe('a: invalid_type; b: invalid_type; c: invalid_type');
+    expect(shapeSchema(checkStoredCredentials)['~standard'].validate(7)).toEqual({
+      issues: [{ message: 'invalid_type', path: [] }],
+    });
+  });
+});
