@@ -80,7 +80,7 @@ export function checkStoredCredentials(value: unknown): ShapeResult<StoredCreden
   const expiresAt = value.expiresAt;
   if (expiresAt !== undefined) {
     if (!Number.isSafeInteger(expiresAt)) c.fail('expiresAt', 'invalid_type');
-    else if (expiresAt < 0) c.fail('expiresAt', 'too_small');
+    else if ((expiresAt as number) < 0) c.fail('expiresAt', 'too_small');
   }
   const scopes = c.stringArray('scopes');
   const tokenType = c.string('tokenType', { min: 1 });
