@@ -20,6 +20,7 @@ export type ShapeResult<T> = { ok: true; value: T } | { ok: false; issues: Shape
 
 type Fields = Record<string, unknown>;
 
+/** An object literal (or null-prototype object): not an array, a class instance or a primitive. */
 export function isPlainObject(value: unknown): value is Fields {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value);
@@ -182,6 +183,7 @@ export interface ShapeSchema<T> {
   };
 }
 
+/** Wraps a shape check as a {@link ShapeSchema}. */
 export function shapeSchema<T>(check: (value: unknown) => ShapeResult<T>): ShapeSchema<T> {
   return {
     safeParse(value) {
