@@ -7,6 +7,8 @@
  *
  * @module
  */
+// A type-only import: erased at runtime, so credentials.ts can import this module without a cycle.
+import type { StoredCredentials } from '../credentials.js';
 import { normaliseUserId } from '../user-id.js';
 
 /** What is wrong with one field: its dotted path (or `(root)`) and a code. */
@@ -63,7 +65,7 @@ class Checker {
 }
 
 /** Checks a {@link StoredCredentials}-shaped value; unknown keys are dropped, the user id normalised. */
-export function checkStoredCredentials(value: unknown): ShapeResult<StoredCredentialsShape> {
+export function checkStoredCredentials(value: unknown): ShapeResult<StoredCredentials> {
   if (!isPlainObject(value)) return { ok: false, issues: [{ path: '(root)', code: 'invalid_type' }] };
   const c = new Checker(value);
   let userId: string | undefined;
@@ -93,7 +95,7 @@ export function checkStoredCredentials(value: unknown): ShapeResult<StoredCreden
   if (c.issues.length > 0) return { ok: false, issues: c.issues };
 
   // Keys in one fixed order, whatever order they came in: documents written from it are stable.
-  const record = { userId: userId! } as StoredCredentialsShape;
+  const record = { userId: userId! } as StoredCredentials;
   if (subject != null) record.subject = subject;
   record.accessToken = accessToken!;
   if (refreshToken != null) record.refreshToken = refreshToken;
@@ -105,21 +107,6 @@ export function checkStoredCredentials(value: unknown): ShapeResult<StoredCreden
   if (tokenUri != null) record.tokenUri = tokenUri;
   if (extra !== undefined) record.extra = { ...(extra as Fields) };
   return { ok: true, value: record };
-}
-
-/** The record's shape (the same as `StoredCredentials`, declared here to keep this module a leaf). */
-export interface StoredCredentialsShape {
-  userId: string;
-  subject?: string;
-  accessToken: string;
-  refreshToken?: string;
-  expiresAt?: number;
-  scopes: string[];
-  tokenType: string;
-  idToken?: string;
-  clientId?: string;
-  tokenUri?: string;
-  extra?: Record<string, unknown>;
 }
 
 /** The google_workspace_mcp document: the interpreted keys (each may be null or absent), and any others. */
