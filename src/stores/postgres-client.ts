@@ -159,20 +159,36 @@ export function translatePgError(error: unknown, action: string, where: string, 
 /**
  * Runs `CREATE TABLE IF NOT EXISTS` for `table` (quoted, as {@link checkTableName} returns it) unless
  * it exists already, so a server whose database user may not create tables can still call it.
- * Replicas starting together may race: PostgreSQL then reports a duplicate (23505/42P07) for all
- * but one, which is success here.
+ * Replicas starting together may race: `IF NOT EXISTS` does not see a table another transaction is
+ * creating, so PostgreSQL reports a duplicate for all but one: 23505 (the catalog's unique index),
+ * 42P07 (the relation) or 42710 (the row type, when the other commit lands between the two checks).
+ * A duplicate is success only if a table is there afterwards: when a view, sequence or type already
+ * has the name, `IF NOT EXISTS` skips (or PostgreSQL reports 42710) and no table exists, which is a
+ * {@link ConfigurationError} naming the table rather than a failure on the first query.
  */
 export async function createTableIfMissing(
   run: <Row>(text: string, values: unknown[]) => Promise<PgResult<Row>>,
   table: string,
   ddl: string,
 ): Promise<void> {
-  const existing = await run<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table]);
-  if (existing.rows[0]?.found) return;
+  const tableExists = async (): Promise<boolean> => {
+    // A composite type or a view has a pg_class row too; only a table (plain or partitioned) will do.
+    const existing = await run<{ found: string | null }>(
+      "SELECT relname AS found FROM pg_class WHERE oid = to_regclass($1) AND relkind IN ('r', 'p')",
+      [table],
+    );
+    return Boolean(existing.rows[0]?.found);
+  };
+  if (await tableExists()) return;
   try {
     await run(ddl, []);
   } catch (error) {
     const code = (error as { cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code;
-    if (code !== '23505' && code !== '42P07') throw error;
+    if (code !== '23505' && code !== '42P07' && code !== '42710') throw error;
+  }
+  if (!(await tableExists())) {
+    throw new ConfigurationError(`PostgreSQL ${table} exists but is not a table`, {
+      hint: 'a view, sequence or type has this name: choose another table name, or drop that object',
+    });
   }
 }

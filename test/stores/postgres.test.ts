@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import type { Pool, PoolClient } from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
@@ -19,6 +20,24 @@ import {
 import { PostgresCredentialStore } from '../../src/postgres/index.js';
 import { describeCredentialStoreContract, sampleCredentials } from '../../src/testing/index.js';
 import { freshTable, postgresEngines, sharedPool, testPool } from '../support/postgres-test-pool.js';
+
+/**
+ * Resolves once a CREATE of `table` waits on a lock held by `holder` (the race under test). Asked
+ * through `observer`: inside its open transaction, `holder` would keep seeing one activity snapshot.
+ */
+async function waitForBlockedQuery(holder: PoolClient, observer: Pool, table: string): Promise<void> {
+  const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const waiting = await observer.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity
+        WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE $2`,
+      [holderPid, `%CREATE TABLE IF NOT EXISTS%${table}%`],
+    );
+    if (Number(waiting.rows[0]!.n) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no query on ${table} ever waited for the uncommitted creation`);
+}
 
 async function collect(iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -133,6 +152,38 @@ for (const engine of postgresEngines()) {
       await stores[0]!.ensureSchema();
       await stores[0]!.put('a@example.com', sampleCredentials('a@example.com'));
       expect(await collect(stores[9]!.list())).toEqual(['a@example.com']);
+    });
+
+    it.skipIf(engine.name === 'PGlite')(
+      'creates its table when another replica is creating it in a transaction not yet committed',
+      async () => {
+        const table = freshTable('racing');
+        const other = await testPool(engine.url, 1).connect();
+        try {
+          await other.query('BEGIN');
+          await other.query(`CREATE TABLE ${table} (user_id text PRIMARY KEY)`);
+          const store = new PostgresCredentialStore({ pool: testPool(engine.url, 2), table });
+          // Its IF NOT EXISTS cannot see the uncommitted table; it waits on the catalog, then loses.
+          const ensured = store.ensureSchema();
+          await waitForBlockedQuery(other, sharedPool(engine.url), table);
+          await other.query('COMMIT');
+          await expect(ensured).resolves.toBeUndefined();
+        } finally {
+          other.release();
+        }
+      },
+    );
+
+    it.each([
+      ['a composite type (IF NOT EXISTS skips)', 'AS (a int)'],
+      ['an enum type (42710)', "AS ENUM ('a')"],
+    ])('refuses to call %s of the same name a table', async (_kind, definition) => {
+      const table = freshTable('typed');
+      await sharedPool(engine.url).query(`CREATE TYPE ${table} ${definition}`);
+      const store = new PostgresCredentialStore({ pool: sharedPool(engine.url), table });
+      const error = await store.ensureSchema().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).message).toBe(`PostgreSQL "${table}" exists but is not a table`);
     });
 
     it('reports a missing table as ConfigurationError with the fix', async () => {
