@@ -20,6 +20,12 @@ export interface AuthInfo {
   expiresAt?: number;
   /** The RFC 8707 resource the token is for. */
   resource?: URL;
+  /**
+   * The RFC 9728 protected-resource metadata URL of the server that accepted the token (SDK v2 uses
+   * it in challenges). Set by `McpAuthorizationServer`, so SDK v2's bearer middleware, given its
+   * own `resourceMetadataUrl`, hands this very object to the tool instead of a copy.
+   */
+  resourceMetadataUrl?: string;
   /** `userId`: the Google account (normalised email) the token acts for. */
   extra?: Record<string, unknown>;
 }

@@ -54,7 +54,7 @@ export function createMcpSessionGuard(options: McpSessionGuardOptions): McpSessi
         return jsonResponse(404, SESSION_NOT_FOUND);
       };
       if (userId === undefined) return refuse('unauthenticated');
-      const boundUser = await options.sessionStore.getUserByMcpSession(mcpSessionId);
+      const boundUser = await options.sessionStore.getUserByMcpSession(mcpSessionId, auth);
       if (boundUser === userId) return undefined;
       return refuse(boundUser === undefined ? 'unbound-session' : 'session-bound-to-other-user');
     },

@@ -118,8 +118,10 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
   };
   return {
     async forRequest(extra, request = {}) {
-      const userId = authInfoOf(extra)?.extra?.userId;
-      if (typeof userId !== 'string') throw new AccessDeniedError('this request carries no verified user');
+      const authInfo = authInfoOf(extra);
+      const userId = authInfo?.extra?.userId;
+      if (authInfo === undefined || typeof userId !== 'string')
+        throw new AccessDeniedError('this request carries no verified user');
       // One async frame on the per-request path: validation, the cached credentials, the scope check.
       let access: ValidatedAccess;
       let credentials: StoredCredentials;
@@ -127,6 +129,7 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
         access = await options.sessionStore.getCredentialsWithValidation({
           requestedUser: userId,
           tokenUser: userId,
+          authInfo,
           ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
         });
         const required = request.scopes ?? NO_SCOPES;

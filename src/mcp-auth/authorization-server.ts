@@ -23,6 +23,7 @@ import { failureResponse, htmlResponse, redirectResponse, tooManyRequests } from
 import type { RequestContext } from '../http/sign-in-handlers.js';
 import { Sealer } from '../internal/seal.js';
 import { randomToken } from '../secrets.js';
+import type { SessionInfo } from '../session/session-store.js';
 import { ClientMetadataDocuments } from './client-metadata.js';
 import { type ClientRecord, ClientRegistry } from './clients.js';
 import { ConsentApprovals, consentPage } from './consent.js';
@@ -216,20 +217,27 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
    */
   async verifyBearerToken(token: string): Promise<AuthInfo> {
     let verified: VerifiedAccess;
+    let session: SessionInfo | undefined;
     try {
-      verified = await this.#families.verify(token);
+      verified = await this.#families.verify(token, (live) => {
+        session = live;
+      });
     } catch (error) {
       if (error instanceof OAuthFailure) throw new InvalidTokenError(error.message);
       throw error;
     }
-    return Object.freeze({
+    const info: AuthInfo = Object.freeze({
       token,
       clientId: verified.clientId,
       scopes: [...verified.scopes],
       expiresAt: Math.floor(verified.expiresAt / 1000),
       resource: new URL(verified.resource),
+      resourceMetadataUrl: this.protectedResourceMetadataUrl,
       extra: Object.freeze({ userId: verified.userId }),
     });
+    // The session just read travels with this request to the MCP session guard and the tool helper.
+    if (session !== undefined) this.#o.sessionStore.rememberVerifiedSession(info, session);
+    return info;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -347,8 +347,11 @@ export class TokenFamilies {
   // Verification and revocation
   // -------------------------------------------------------------------------------------------
 
-  /** Verifies an access token; throws `invalid_token` for unknown, expired or revoked ones. */
-  async verify(token: string): Promise<VerifiedAccess> {
+  /**
+   * Verifies an access token; throws `invalid_token` for unknown, expired or revoked ones. `seen`
+   * receives the user's live session that was read to decide it.
+   */
+  async verify(token: string, seen?: (session: SessionInfo) => void): Promise<VerifiedAccess> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 512) {
       throw new OAuthFailure('invalid_token', 'invalid access token');
     }
@@ -362,7 +365,10 @@ export class TokenFamilies {
     ) {
       // Remembered: only the session, which a sign-out ends at once on every replica.
       const session = await this.#o.sessionStore.getSession(remembered.access.userId);
-      if (session && session.generation === remembered.generation) return remembered.access;
+      if (session && session.generation === remembered.generation) {
+        seen?.(session);
+        return remembered.access;
+      }
       this.#verified?.delete(token);
       throw new OAuthFailure('invalid_token', 'the user signed out');
     }
@@ -380,6 +386,7 @@ export class TokenFamilies {
     if (!session || session.generation !== record.generation) {
       throw new OAuthFailure('invalid_token', 'the user signed out');
     }
+    seen?.(session);
     const access: VerifiedAccess = {
       token,
       clientId: record.clientId,

@@ -9,6 +9,7 @@ export type { BackendSetOptions, ClaimResult, SessionBackend } from './backend.j
 export { MAX_BACKEND_KEY_LENGTH } from './backend.js';
 export type { MemorySessionBackendOptions } from './memory-backend.js';
 export { MemorySessionBackend } from './memory-backend.js';
+export { REQUEST_READS_MAX_AGE_MS } from './request-reads.js';
 export type {
   CredentialAccessRequest,
   IssueBearerTokenOptions,

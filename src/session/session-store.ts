@@ -20,6 +20,7 @@ import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js
 import { normaliseUserId } from '../user-id.js';
 import type { SessionBackend } from './backend.js';
 import { MemorySessionBackend } from './memory-backend.js';
+import { RequestReads } from './request-reads.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -127,6 +128,11 @@ export interface CredentialAccessRequest {
   mcpSessionId?: string;
   /** The user of a verified token (`authInfo.extra.userId`), if any. Never an unverified claim. */
   tokenUser?: string;
+  /**
+   * The request's verified token as {@link OAuth21SessionStore.verifyBearerToken} returned it: on a
+   * shared backend, what was read to verify it (under a second ago) is reused instead of read again.
+   */
+  authInfo?: AuthInfo;
 }
 
 /** An allowed access: whose credentials, by which rule, and their session. Frozen. */
@@ -180,7 +186,11 @@ export interface OAuth21SessionStoreOptions {
    * Remembers recent successful verifications in process, keyed by the presented token, so a request
    * costs no SHA-256 (the backend still holds only hashes). The user's session is still checked on
    * every verification, so signing out takes effect at once everywhere; revoking a single token
-   * takes effect at once in this process and within `ttlMs` in other replicas. `false` turns it off.
+   * takes effect at once in this process and within `ttlMs` in other replicas. With a shared backend
+   * (Redis, PostgreSQL), MCP session bindings found valid are remembered the same way, so a request
+   * costs one read (its user's session); a binding removed on another replica (its MCP session
+   * closed there) may still pass this replica's guard within `ttlMs`, a sign-out never does.
+   * `false` turns both off.
    * Default: `{ max: 100000, ttlMs: 60000 }` with the memory backend, `{ max: 100000, ttlMs: 5000 }` otherwise.
    */
   verifiedTokenCache?: { max?: number; ttlMs?: number } | false;
@@ -242,6 +252,11 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   readonly #defaultClientId: string;
   readonly #verified: TouchLru<{ record: TokenRecord; info: AuthInfo; verifiedAt: number }> | undefined;
   readonly #verifiedTtlMs: number;
+  // Only for backends that answer over the network; in-process reads cost less than carrying them.
+  readonly #requestReads: RequestReads<SessionRecord, BindingRecord> | undefined;
+  // Shared backends only, under the verified-token cache's lifetime: a binding changes only by
+  // being removed, and the session it belongs to is still read on every request.
+  readonly #rememberedBindings: TouchLru<{ binding: BindingRecord; verifiedAt: number }> | undefined;
 
   constructor(options: OAuth21SessionStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -275,6 +290,11 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       cacheOptions === false || this.#verifiedTtlMs <= 0
         ? undefined
         : new TouchLru(cacheOptions?.max ?? 100_000);
+    this.#requestReads = this.#backend.getSync ? undefined : new RequestReads();
+    this.#rememberedBindings =
+      this.#requestReads === undefined || this.#verified === undefined
+        ? undefined
+        : new TouchLru((cacheOptions || undefined)?.max ?? 100_000);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -350,7 +370,23 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   /** The user's session, or `undefined`. */
   async getSession(rawUserId: string): Promise<SessionInfo | undefined> {
     const record = await this.#session(normaliseUserId(rawUserId));
-    return record && toSessionInfo(record);
+    if (record === undefined) return undefined;
+    const info = toSessionInfo(record);
+    if (this.#requestReads !== undefined) recordOfInfo.set(info, record);
+    return info;
+  }
+
+  /**
+   * For a verifier other than this store (`McpAuthorizationServer`): lets the MCP session guard and
+   * the tool helper of one request reuse the session read while verifying its token, as this store's
+   * own {@link verifyBearerToken} does. `auth` must be an object made for this request alone;
+   * `session` what {@link getSession} resolved for its user just now (anything else is ignored).
+   * Does nothing with an in-process backend.
+   */
+  rememberVerifiedSession(auth: AuthInfo, session: SessionInfo): void {
+    const record = recordOfInfo.get(session);
+    if (record === undefined || this.#requestReads === undefined) return;
+    this.#requestReads.keep(auth, record.userId, record, this.#clock.now());
   }
 
   /**
@@ -362,6 +398,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const userId = normaliseUserId(rawUserId);
     const existed = await this.#backend.delete(NS.session, userId);
     for (const mcpSessionId of await this.#backend.takeMembers(NS.userBindings, userId)) {
+      this.#rememberedBindings?.delete(mcpSessionId);
       await this.#backend.delete(NS.binding, mcpSessionId);
     }
     for (const tokenHash of await this.#backend.takeMembers(NS.userTokens, userId)) {
@@ -432,21 +469,45 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     });
   }
 
-  /** The user an MCP session is bound to, or `undefined` (unbound, expired, or its user signed out). */
-  async getUserByMcpSession(mcpSessionId: string): Promise<string | undefined> {
+  /**
+   * The user an MCP session is bound to, or `undefined` (unbound, expired, or its user signed out).
+   * `verified`, the same request's token as {@link verifyBearerToken} returned it, lets a shared
+   * backend skip reading the user's session again (and remembers the binding for the tool helper).
+   */
+  async getUserByMcpSession(mcpSessionId: string, verified?: AuthInfo): Promise<string | undefined> {
     if (!isId(mcpSessionId)) return undefined;
     const now = this.#clock.now();
-    const pendingBinding = this.#read<BindingRecord>(NS.binding, mcpSessionId, now);
-    const binding = pendingBinding instanceof Promise ? await pendingBinding : pendingBinding;
-    if (!binding || binding.liveUntil <= now) return undefined;
-    const pendingSession = this.#read<SessionRecord>(NS.session, binding.userId, now);
-    const session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
-    return session && session.liveUntil > now && session.epoch === binding.epoch ? binding.userId : undefined;
+    const remembered = this.#rememberedBindings?.get(mcpSessionId, now);
+    let binding: BindingRecord | undefined;
+    if (remembered !== undefined && now - remembered.verifiedAt < this.#verifiedTtlMs) {
+      binding = remembered.binding;
+    } else {
+      const pendingBinding = this.#read<BindingRecord>(NS.binding, mcpSessionId, now);
+      binding = pendingBinding instanceof Promise ? await pendingBinding : pendingBinding;
+    }
+    if (!binding || binding.liveUntil <= now) {
+      this.#rememberedBindings?.delete(mcpSessionId);
+      return undefined;
+    }
+    let session = this.#requestReads?.session(verified, binding.userId, now);
+    if (session === undefined) {
+      const pendingSession = this.#read<SessionRecord>(NS.session, binding.userId, now);
+      session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
+    }
+    if (!session || session.liveUntil <= now || session.epoch !== binding.epoch) {
+      this.#rememberedBindings?.delete(mcpSessionId);
+      return undefined;
+    }
+    if (remembered?.binding !== binding)
+      this.#rememberedBindings?.set(mcpSessionId, { binding, verifiedAt: now }, now);
+    if (verified !== undefined) this.#requestReads?.keepBinding(verified, mcpSessionId, binding);
+    return binding.userId;
   }
 
   /** Forgets a binding (for example when the MCP session closes). Resolves whether one existed. */
   async unbindMcpSession(mcpSessionId: string): Promise<boolean> {
     if (!isId(mcpSessionId)) return false;
+    this.#rememberedBindings?.delete(mcpSessionId);
     const binding = await this.#backend.take<BindingRecord>(NS.binding, mcpSessionId);
     if (!binding) return false;
     await this.#backend.removeMember(NS.userBindings, binding.userId, mcpSessionId);
@@ -490,8 +551,10 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   /**
    * Verifies a bearer token: resolves `AuthInfo` (`expiresAt` in seconds, the user id in
    * `extra.userId`) or rejects with {@link InvalidTokenError} for an unknown, expired or revoked
-   * token, or one whose user signed out. The `AuthInfo` is frozen (and shared by the requests that
-   * present the same token while it is remembered): read it, do not change it.
+   * token, or one whose user signed out. The `AuthInfo` is frozen: read it, do not change it. With
+   * an in-process backend, one object serves every request presenting the token while it is
+   * remembered; with a shared backend each verification returns its own, which carries what was read
+   * to the same request's session guard and tool helper (pass it on as `authInfo`).
    */
   async verifyBearerToken(token: string): Promise<AuthInfo> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
@@ -521,7 +584,11 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     if (!session || session.liveUntil <= now || session.epoch !== record.epoch) {
       throw new InvalidTokenError('Access token revoked');
     }
-    return info;
+    if (this.#requestReads === undefined) return info;
+    // Its own object per request, so the session read here can travel with this request only.
+    const forThisRequest = Object.freeze({ ...info });
+    this.#requestReads.keep(forThisRequest, record.userId, session, now);
+    return forThisRequest;
   }
 
   /** Revokes one bearer token. Resolves whether it existed. */
@@ -632,8 +699,11 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         if (!isId(request.mcpSessionId)) {
           return this.#deny(requestedUser, 'invalid-session-id', 'the MCP session id is malformed');
         }
-        const pendingBinding = this.#read<BindingRecord>(NS.binding, request.mcpSessionId, now);
-        const bound = pendingBinding instanceof Promise ? await pendingBinding : pendingBinding;
+        let bound = this.#requestReads?.binding(request.authInfo, request.mcpSessionId, now);
+        if (bound === undefined) {
+          const pendingBinding = this.#read<BindingRecord>(NS.binding, request.mcpSessionId, now);
+          bound = pendingBinding instanceof Promise ? await pendingBinding : pendingBinding;
+        }
         if (bound && bound.liveUntil > now && bound.userId !== requestedUser) {
           return this.#deny(
             requestedUser,
@@ -644,7 +714,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       }
       via = 'token';
     } else if (request.mcpSessionId !== undefined) {
-      const boundUser = await this.getUserByMcpSession(request.mcpSessionId);
+      const boundUser = await this.getUserByMcpSession(request.mcpSessionId, request.authInfo);
       if (boundUser === undefined) {
         return this.#deny(requestedUser, 'unbound-session', 'this MCP session is not bound to any user');
       }
@@ -664,8 +734,11 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       );
     }
 
-    const pendingSession = this.#read<SessionRecord>(NS.session, requestedUser, now);
-    const session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
+    let session = this.#requestReads?.session(request.authInfo, requestedUser, now);
+    if (session === undefined) {
+      const pendingSession = this.#read<SessionRecord>(NS.session, requestedUser, now);
+      session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
+    }
     if (!session || session.liveUntil <= now) {
       return this.#deny(requestedUser, 'no-session', 'the user has no session; authorize first');
     }
@@ -761,6 +834,10 @@ function toValidatedAccess(session: SessionRecord, via: ValidatedAccess['via']):
   }
   return access;
 }
+
+// The record behind a view getSession handed out (shared backends), so a session read by another
+// verifier can be carried through its request without trusting an object that only looks like one.
+const recordOfInfo = new WeakMap<SessionInfo, SessionRecord>();
 
 // Records from the memory backend are frozen and shared, so the derived view can be too.
 const sessionInfos = new WeakMap<SessionRecord, SessionInfo>();
