@@ -11,14 +11,103 @@ import { hotPath } from './hot-path.js';
 import { httpBenchmark } from './http.js';
 import { fmt, machine, sink } from './lib.js';
 import { otelCostBenchmark } from './otel-cost.js';
+import { redisBenchmark } from './redis.js';
 import { refreshBenchmarks } from './refresh.js';
 import { storeBenchmarks } from './stores.js';
 
-const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http', 'otel', 'cli'] as const;
+const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http', 'otel', 'cli', 'redis'] as const;
 const picked = process.argv.slice(2).filter((arg) => (all as readonly string[]).includes(arg));
 const sections = picked.length > 0 ? picked : [...all];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const startedAt = Date.now();
+
+/** 4a. Bytes of heap per fully active user, with the session state in memory and in Redis. */
+function activeUserMemory(): string[] {
+  const child = fileURLToPath(new URL('./active-user-child.ts', import.meta.url));
+  const measure = (target: string) => {
+    const output = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, target], {
+      encoding: 'utf8',
+      env: { ...process.env },
+      maxBuffer: 1024 * 1024,
+    });
+    return JSON.parse(output.trim().split('\n').pop()!) as {
+      users: number;
+      sessionStateBytesPerUser: number;
+      credentialsCacheBytesPerUser: number;
+      bytesPerUser: number;
+    };
+  };
+  log('  memory: 50,000 fully active users, session state in memory (child process)');
+  const memory = measure('memory');
+  const redis = redisUrlForChild();
+  log(`  memory: the same with the session state in Redis${redis.url ? '' : ' (skipped: no redis-server)'}`);
+  const inRedis = redis.url ? measure(redis.url) : undefined;
+  redis.stop();
+  const row = (label: string, m: typeof memory | undefined) =>
+    m === undefined
+      ? `| ${label} | (redis-server not installed) | | |`
+      : `| ${label} | ${fmt.int(m.sessionStateBytesPerUser)} | ${fmt.int(m.credentialsCacheBytesPerUser)} | ${fmt.int(m.bytesPerUser)} |`;
+  return [
+    '## 4a. Memory: one fully active user',
+    '',
+    'A separate process (`--expose-gc`), 50,000 users each signed in (session, bearer token, bound MCP session)',
+    'and through one tool call on the full request path, so every in-process map holds them: sessions, tokens,',
+    'bindings and their indexes, remembered verifications and bindings, and the credentials cache (realistic',
+    'Google token lengths; the credential store itself is outside the process). Heap bytes per user:',
+    '',
+    '| session state | session state | credentials cache | in all |',
+    '| --- | ---: | ---: | ---: |',
+    row('in process (memory backend)', memory),
+    row('in Redis (what stays in process)', inRedis),
+    '',
+    '| target | measured | |',
+    '| --- | --- | --- |',
+    `| ≤ 2 KB per active user, memory backend | ${fmt.int(memory.bytesPerUser)} B | ${fmt.ok(memory.bytesPerUser <= 2048)} |`,
+    inRedis === undefined
+      ? '| ≤ 300 B per active user in process, Redis | (skipped) | |'
+      : `| ≤ 300 B per active user in process, Redis | ${fmt.int(inRedis.bytesPerUser)} B (${fmt.int(inRedis.sessionStateBytesPerUser)} B without the credentials cache) | ${fmt.ok(inRedis.bytesPerUser <= 300)} |`,
+    '',
+  ];
+}
+
+/** A redis-server for a child process, started and stopped synchronously around it. */
+function redisUrlForChild(): { url: string | undefined; stop: () => void } {
+  const binary = execFileSync('sh', ['-c', 'command -v redis-server || true'], { encoding: 'utf8' }).trim();
+  if (!binary) return { url: undefined, stop: () => {} };
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  execFileSync(binary, [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--daemonize',
+    'yes',
+    '--pidfile',
+    `/tmp/mcpoc-bench-redis-${port}.pid`,
+  ]);
+  for (let i = 0; i < 50; i++) {
+    try {
+      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' });
+      break;
+    } catch {
+      execFileSync('sleep', ['0.1']);
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => {
+      try {
+        execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
 
 function memorySection(): string {
   log('  memory: 100,000 sessions, then 1,000,000 into a store bounded at 100,000 (child process)');
@@ -42,7 +131,9 @@ function memorySection(): string {
   const floodGrowth = result.samples.map((sample) => sample.heap - result.beforeFlood.heap);
   const bounded = Math.max(...floodGrowth) <= heapFor100k * 1.25;
   log(`  memory: ${fmt.int(heapFor100k / 100_000)} bytes of heap per session + token`);
+  const active = activeUserMemory();
   return [
+    ...active,
     '## 4. Memory: sessions and bearer tokens',
     '',
     'A separate process (`--expose-gc`, garbage collected before each reading); memory backend; each user has',
@@ -80,6 +171,7 @@ for (const section of sections) {
   if (section === 'http') parts.push(await httpBenchmark(log));
   if (section === 'otel') parts.push(await otelCostBenchmark(log));
   if (section === 'cli') parts.push(await cliImportBenchmark(log));
+  if (section === 'redis') parts.push(await redisBenchmark(log));
 }
 const seconds = (Date.now() - startedAt) / 1000;
 const document = [

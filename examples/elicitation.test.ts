@@ -128,7 +128,7 @@ describe('incremental authorization through URL elicitation (example server)', (
     const user = 'reconnect@example.com';
     const client = await bearerClient(user);
     await store.delete(user);
-    clock.offsetMs += 61_000; // past the manager's memory cache
+    clock.offsetMs += 3_600_000; // the cached access token expired: the manager reads the store first
     const first = await callOrElicit(client, 'get_profile');
     expect(first.elicitation).toBeDefined();
     const completed = nextCompletion(client);
@@ -217,8 +217,12 @@ describe('incremental authorization through URL elicitation (example server)', (
     expect((await openInBrowser(once)).status).toBe(200);
     // granted: ask for another link by removing the scope again
     const record = (await store.get(user))!;
-    await store.put(user, { ...record.credentials, scopes: ['openid', 'email', 'profile'] });
-    clock.offsetMs += 61_000;
+    clock.offsetMs += 3_600_000; // the cached token expired: the narrowed (fresh) record is read
+    await store.put(user, {
+      ...record.credentials,
+      scopes: ['openid', 'email', 'profile'],
+      expiresAt: clock.now() + 3_600_000,
+    });
     const replayed = await openInBrowser(once);
     expect(replayed.status).toBe(400);
     expect(replayed.body.error_description).toMatch(/already used|not valid/);

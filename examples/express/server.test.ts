@@ -218,7 +218,7 @@ describe('example server security', () => {
     const client = new Client({ name: 'test', version: '1.0.0' });
     await client.connect(transport);
     await store.delete('gone@example.com');
-    clock.offsetMs += 61_000; // past the manager's memory cache lifetime: it looks at the store again
+    clock.offsetMs += 3_600_000; // the cached access token expired: the manager reads the store first
     const result = (await client.callTool({ name: 'get_profile', arguments: {} })) as {
       isError?: boolean;
       content: Array<{ text?: string }>;

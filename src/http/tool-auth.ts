@@ -14,7 +14,11 @@ import { logFailure } from '../internal/failure-log.js';
 import { missingScopes } from '../internal/scopes.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { CredentialManager } from '../refresh/manager.js';
-import type { OAuth21SessionStore, ValidatedAccess } from '../session/session-store.js';
+import type {
+  CredentialAccessRequest,
+  OAuth21SessionStore,
+  ValidatedAccess,
+} from '../session/session-store.js';
 import type { SignInHandlers } from './sign-in-handlers.js';
 
 /**
@@ -30,6 +34,7 @@ export interface ToolRequestExtra {
 /** A tool handler's view of its user: who, which scopes, and authorised clients. No tokens. */
 export interface ToolUserContext {
   userId: string;
+  /** The Google scopes the user granted. Frozen (the cached record's own array): read it, do not change it. */
   scopes: string[];
   /**
    * An `OAuth2Client` for googleapis (`google.drive({ version: 'v3', auth: await user.client })`) or
@@ -126,12 +131,9 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
       let access: ValidatedAccess;
       let credentials: StoredCredentials;
       try {
-        access = await options.sessionStore.getCredentialsWithValidation({
-          requestedUser: userId,
-          tokenUser: userId,
-          authInfo,
-          ...(extra.sessionId === undefined ? {} : { mcpSessionId: extra.sessionId }),
-        });
+        const accessRequest: CredentialAccessRequest = { requestedUser: userId, tokenUser: userId, authInfo };
+        if (extra.sessionId !== undefined) accessRequest.mcpSessionId = extra.sessionId;
+        access = await options.sessionStore.getCredentialsWithValidation(accessRequest);
         const required = request.scopes ?? NO_SCOPES;
         try {
           // Fails now (not inside the tool) if the credentials are gone or dead; cached otherwise.
@@ -164,7 +166,8 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
         logFailure(logger, error, { component: 'tool-auth', operation: 'forRequest', userId });
         throw error;
       }
-      return new ToolUser(options.manager, access.userId, [...credentials.scopes]);
+      // The cached record is deep-frozen, so its scopes can be handed out without a copy.
+      return new ToolUser(options.manager, access.userId, credentials.scopes);
     },
   };
 }

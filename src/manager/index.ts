@@ -20,4 +20,9 @@ export type {
   RevokeResult,
   SignInPolicy,
 } from '../refresh/manager.js';
-export { admittedBy, CredentialManager } from '../refresh/manager.js';
+export {
+  admittedBy,
+  CredentialManager,
+  DEFAULT_CREDENTIALS_CACHE_SIZE,
+  DEFAULT_MAX_BACKGROUND_REVALIDATIONS,
+} from '../refresh/manager.js';

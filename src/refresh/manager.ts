@@ -72,6 +72,16 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * How many background store reads (stale-while-revalidate, see
+ * {@link CredentialManagerOptions.credentialsCacheTtlMs}) may run at once; further calls read the
+ * store before answering, as without a cache.
+ */
+export const DEFAULT_MAX_BACKGROUND_REVALIDATIONS = 64;
+
+/** The default {@link CredentialManagerOptions.credentialsCacheSize}: as many users as the session store keeps by default. */
+export const DEFAULT_CREDENTIALS_CACHE_SIZE = 100_000;
+
 /** Options of {@link CredentialManager}. */
 export interface CredentialManagerOptions {
   /** Where credentials live. */
@@ -102,12 +112,23 @@ export interface CredentialManagerOptions {
    * soon as another replica used it; this keeps that race from logging the user out. Default 2000.
    */
   invalidGrantGraceMs?: number;
-  /** Most users whose fresh credentials are kept in memory (the hot path). Default 10000. */
+  /**
+   * Most users whose fresh credentials are kept in memory (the hot path), entries. The default
+   * matches the session store's default `maxSessions`, so every signed-in user can be served from
+   * memory; each entry costs about a kilobyte (the frozen record and its cache node). A user pushed
+   * out costs a store read on their next call, nothing more.
+   *
+   * @defaultValue {@link DEFAULT_CREDENTIALS_CACHE_SIZE} (100000)
+   */
   credentialsCacheSize?: number;
   /**
-   * How long credentials served from memory may go without a look at the store, ms. Bounds how long a
-   * change made elsewhere (another replica's revoke, an operator's `delete`) takes to be seen.
-   * Default 60000.
+   * How long credentials served from memory may go without a look at the store, ms. After it, a call
+   * whose cached access token is still fresh is answered from memory at once while the store is read
+   * in the background (one read per user at a time, at most
+   * {@link DEFAULT_MAX_BACKGROUND_REVALIDATIONS} at once; beyond that the call waits for its read).
+   * So a change made elsewhere (an operator's `delete`, a replica's refresh) is seen by the first
+   * call after that read, within `credentialsCacheTtlMs` plus one call. Signing out is not delayed:
+   * the session store is checked on every request. Default 60000.
    */
   credentialsCacheTtlMs?: number;
   /** The per-user API client cache of {@link CredentialManager.getService}. */
@@ -281,6 +302,7 @@ export class CredentialManager {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #limiter: Semaphore;
   readonly #inFlight = new Map<string, Promise<StoredCredentials>>();
+  #revalidations = 0;
   // Entries carry the time they were cached: one clock read per hit covers both the cache lifetime and
   // the token's freshness (an lru-cache TTL would read the clock again).
   readonly #fresh: TouchLru<{ credentials: StoredCredentials; cachedAt: number }>;
@@ -309,7 +331,7 @@ export class CredentialManager {
     this.#persistClientSecret = options.persistClientSecret ?? false;
     this.#sleep = options.sleep ?? ((ms) => sleep(ms));
     this.#limiter = new Semaphore(options.maxConcurrentRefreshes ?? 10);
-    this.#fresh = new TouchLru(options.credentialsCacheSize ?? 10_000);
+    this.#fresh = new TouchLru(options.credentialsCacheSize ?? DEFAULT_CREDENTIALS_CACHE_SIZE);
     this.#cacheTtlMs = options.credentialsCacheTtlMs ?? 60_000;
     this.#services = new LRUCache({
       max: options.serviceCache?.max ?? 1_000,
@@ -391,15 +413,23 @@ export class CredentialManager {
     if (!options.forceRefresh) {
       const now = this.#clock.now();
       const cached = this.#fresh.get(userId, now);
-      if (cached !== undefined) {
-        if (now - cached.cachedAt < this.#cacheTtlMs && this.#isFresh(cached.credentials, now)) {
+      if (cached !== undefined && this.#isFresh(cached.credentials, now)) {
+        if (now - cached.cachedAt < this.#cacheTtlMs) return cached.credentials;
+        // Idle for a while: answer from memory, look at the store in the background.
+        if (this.#inFlight.has(userId) || this.#revalidations < DEFAULT_MAX_BACKGROUND_REVALIDATIONS) {
+          if (!this.#inFlight.has(userId)) this.#revalidate(userId);
           return cached.credentials;
         }
       }
     }
     const running = this.#inFlight.get(userId);
     if (running) return running;
-    const work = this.#load(userId, options.forceRefresh === true)
+    return this.#loadOnce(userId, options.forceRefresh === true);
+  }
+
+  // One load per user at a time: concurrent callers share it.
+  #loadOnce(userId: string, force: boolean): Promise<StoredCredentials> {
+    const work = this.#load(userId, force)
       .catch((error: unknown) => {
         logFailure(this.#logger, error, { component: 'manager', operation: 'getValidCredentials', userId });
         throw error;
@@ -409,6 +439,17 @@ export class CredentialManager {
       });
     this.#inFlight.set(userId, work);
     return work;
+  }
+
+  #revalidate(userId: string): void {
+    this.#revalidations++;
+    // Failures were logged by #loadOnce; the cached credentials keep serving until a read succeeds
+    // (a NotFoundError has already dropped them).
+    this.#loadOnce(userId, false)
+      .catch(() => {})
+      .finally(() => {
+        this.#revalidations--;
+      });
   }
 
   #isFresh(credentials: StoredCredentials, now: number = this.#clock.now()): boolean {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { S3_TEST_CREDENTIALS, startS3Endpoint, testS3Client } from '../../dev/s3-endpoint.js';
 import {
   type ExampleServer,
@@ -118,7 +118,21 @@ describe('failures are logged once by the component that decided', () => {
     const store = new S3CredentialStore({ client, bucket: 'outage', prefix: 'p/' });
     const running = await signedIn({ store });
     await endpoint.close();
-    running.clock.advance(61_000); // past the manager's in-memory copy: the store is asked
+    // Idle past the in-memory copy's lifetime, its token still fresh: answered from memory, while
+    // the store read behind it fails (one warn).
+    running.clock.advance(61_000);
+    expect((await callTool(running)).isError).toBe(false);
+    // The read behind it fails on its own time (a refused connection): wait for its one line.
+    await vi.waitFor(() =>
+      expectOneFailure(
+        running,
+        { component: 'manager', operation: 'getValidCredentials', userId: USER, code: 'STORAGE_UNAVAILABLE' },
+        'warn',
+      ),
+    );
+    // The token expired: the store must be asked before answering, and the tool says try again.
+    running.clock.advance(3_600_000);
+    running.lines.length = 0;
     const result = await callTool(running);
     expect(result).toMatchObject({ isError: true, text: expect.stringMatching(/temporarily unavailable/) });
     expectOneFailure(
@@ -134,7 +148,7 @@ describe('failures are logged once by the component that decided', () => {
     const running = await signedIn({ store: new FileCredentialStore({ directory: dir.path }) });
     await writeFile(join(dir.path, `${USER}.json`), '{"token": "ya29.PARTIAL-WRITE', { mode: 0o600 });
     running.secrets.push('PARTIAL-WRITE');
-    running.clock.advance(61_000);
+    running.clock.advance(3_600_000); // the cached token expired: the store is read before answering
     expect((await callTool(running)).isError).toBe(true);
     expectOneFailure(running, { component: 'manager', userId: USER, code: 'CORRUPT' }, 'error');
   });

@@ -94,7 +94,7 @@ describe('createTelemetry', () => {
     }
     await setStoredExpiry(store, 'alice@example.com', clock.now() - 1);
     await setStoredExpiry(store, 'bob@example.com', clock.now() - 1);
-    clock.advance(61_000); // past the manager's in-memory copies
+    clock.advance(3_600_000); // the in-memory copies expired too: the store is read before answering
     const refreshed = await manager.getValidCredentials('alice@example.com');
     secrets.push(refreshed.accessToken);
     provider.revokeGrantsOf('bob@example.com');

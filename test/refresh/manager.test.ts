@@ -17,11 +17,13 @@ import {
   CredentialManager,
   type CredentialManagerEvents,
   type CredentialManagerOptions,
+  DEFAULT_MAX_BACKGROUND_REVALIDATIONS,
 } from '../../src/manager/index.js';
 import { OAuth21SessionStore } from '../../src/session/index.js';
 import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 import { FakeClock } from '../support/clock.js';
 import { authorizationCode, REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';
+import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
 
 let provider: GoogleLikeProvider;
 beforeAll(async () => {
@@ -584,15 +586,123 @@ describe('google-auth-library under test', () => {
 });
 
 describe('CredentialManager memory cache', () => {
-  it('looks at the store again after credentialsCacheTtlMs, so a deletion elsewhere is seen', async () => {
-    const { manager, store, clock } = setup({ credentialsCacheTtlMs: 30_000 });
+  /** Lets the manager's background store reads (promises, no timers) finish. */
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  function countingStore(inner: CredentialStore = new MemoryCredentialStore()) {
+    const reads = { count: 0, fail: false, gate: undefined as Promise<void> | undefined };
+    const store: CredentialStore = {
+      get: async (userId) => {
+        reads.count++;
+        if (reads.gate) await reads.gate;
+        if (reads.fail) throw new StorageUnavailableError('the store is down (simulated)');
+        return inner.get(userId);
+      },
+      put: (userId, credentials, options) => inner.put(userId, credentials, options),
+      delete: (userId, options) => inner.delete(userId, options),
+      list: () => inner.list(),
+    };
+    return { store, inner, reads };
+  }
+
+  it('after credentialsCacheTtlMs answers from memory and reads the store behind it, so a deletion elsewhere is seen next', async () => {
+    const { store, inner, reads } = countingStore();
+    const { manager, clock } = setup({ credentialsCacheTtlMs: 30_000, store });
     await signIn(manager, provider, 'cached@example.com', { prompt: 'consent' });
-    await manager.getValidCredentials('cached@example.com');
-    await store.delete('cached@example.com');
+    const first = await manager.getValidCredentials('cached@example.com');
+    await inner.delete('cached@example.com');
+    reads.count = 0;
     clock.advance(29_000);
-    await expect(manager.getValidCredentials('cached@example.com')).resolves.toBeDefined();
+    expect(await manager.getValidCredentials('cached@example.com')).toBe(first);
+    expect(reads.count).toBe(0);
     clock.advance(1_001);
+    expect(await manager.getValidCredentials('cached@example.com')).toBe(first); // from memory, once
+    expect(reads.count).toBe(1); // the background read, started by that call
+    await settle();
     await expect(manager.getValidCredentials('cached@example.com')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('reads the store once for any number of idle callers, and refreshes the cache from what it read', async () => {
+    const { store, inner, reads } = countingStore();
+    const { manager, clock } = setup({ store });
+    await signIn(manager, provider, 'idle@example.com', { prompt: 'consent' });
+    await manager.getValidCredentials('idle@example.com');
+    const rewritten = await inner.get('idle@example.com');
+    await inner.put('idle@example.com', {
+      ...rewritten!.credentials,
+      scopes: [...rewritten!.credentials.scopes, 'extra'],
+    });
+    reads.count = 0;
+    clock.advance(60_000);
+    const served = await Promise.all(
+      Array.from({ length: 20 }, () => manager.getValidCredentials('idle@example.com')),
+    );
+    expect(new Set(served).size).toBe(1);
+    expect(served[0]!.scopes).not.toContain('extra');
+    expect(reads.count).toBe(1);
+    await settle();
+    expect((await manager.getValidCredentials('idle@example.com')).scopes).toContain('extra');
+    expect(reads.count).toBe(1); // fresh again for credentialsCacheTtlMs
+  });
+
+  it('keeps serving a fresh cached token while the store is down, logging each failed read', async () => {
+    const { store, reads } = countingStore();
+    const lines: RecordedLine[] = [];
+    const logger = recordingLogger(lines);
+    const { manager, clock } = setup({ store, logger });
+    await signIn(manager, provider, 'outage@example.com', { prompt: 'consent' });
+    const cached = await manager.getValidCredentials('outage@example.com');
+    reads.fail = true;
+    clock.advance(60_000);
+    expect(await manager.getValidCredentials('outage@example.com')).toBe(cached);
+    await settle();
+    expect(await manager.getValidCredentials('outage@example.com')).toBe(cached);
+    await settle();
+    const warnings = lines.filter(
+      (line) => line.level === 'warn' && line.fields.code === 'STORAGE_UNAVAILABLE',
+    );
+    expect(warnings).toHaveLength(2);
+    // An expired token cannot be served from memory: the caller gets the outage.
+    clock.advance(3_600_000);
+    await expect(manager.getValidCredentials('outage@example.com')).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    );
+  });
+
+  it(`reads at most ${DEFAULT_MAX_BACKGROUND_REVALIDATIONS} idle users in the background at once; beyond, the call waits for its read`, async () => {
+    const { store, inner, reads } = countingStore();
+    const { manager, clock } = setup({ store });
+    const users = Array.from(
+      { length: DEFAULT_MAX_BACKGROUND_REVALIDATIONS + 1 },
+      (_, i) => `bulk${i}@example.com`,
+    );
+    for (const userId of users) {
+      await inner.put(userId, {
+        userId,
+        accessToken: `ya29.${userId}`,
+        expiresAt: clock.now() + 3_600_000,
+        scopes: ['openid'],
+        tokenType: 'Bearer',
+      });
+      await manager.getValidCredentials(userId);
+    }
+    let release!: () => void;
+    reads.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    reads.count = 0;
+    clock.advance(60_000);
+    for (const userId of users.slice(0, -1)) await manager.getValidCredentials(userId); // answered at once
+    expect(reads.count).toBe(DEFAULT_MAX_BACKGROUND_REVALIDATIONS);
+    let answered = false;
+    const last = manager.getValidCredentials(users.at(-1)!).then(() => {
+      answered = true;
+    });
+    await settle();
+    expect(answered).toBe(false); // waiting for its own read
+    release();
+    await last;
+    expect(reads.count).toBe(DEFAULT_MAX_BACKGROUND_REVALIDATIONS + 1);
   });
 });
 
