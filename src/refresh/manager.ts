@@ -303,6 +303,7 @@ export class CredentialManager {
   readonly #limiter: Semaphore;
   readonly #inFlight = new Map<string, Promise<StoredCredentials>>();
   #revalidations = 0;
+  readonly #shared = new SharedValues();
   // Entries carry the time they were cached: one clock read per hit covers both the cache lifetime and
   // the token's freshness (an lru-cache TTL would read the clock again).
   readonly #fresh: TouchLru<{ credentials: StoredCredentials; cachedAt: number }>;
@@ -632,7 +633,14 @@ export class CredentialManager {
   }
 
   #remember(userId: string, credentials: StoredCredentials): StoredCredentials {
-    const frozen = deepFreeze(structuredClone(credentials));
+    const copy = structuredClone(credentials);
+    // What users share (a handful of scope sets, the OAuth client, the token endpoint) is kept once.
+    copy.userId = userId;
+    copy.scopes = this.#shared.scopes(copy.scopes);
+    copy.tokenType = this.#shared.text(copy.tokenType);
+    if (copy.clientId !== undefined) copy.clientId = this.#shared.text(copy.clientId);
+    if (copy.tokenUri !== undefined) copy.tokenUri = this.#shared.text(copy.tokenUri);
+    const frozen = deepFreeze(copy);
     const now = this.#clock.now();
     this.#fresh.set(userId, { credentials: frozen, cachedAt: now }, now);
     return frozen;
@@ -1070,4 +1078,33 @@ function toPublicError(error: unknown, userId: string | undefined): Error {
       : `the OAuth provider refused the request${who} (${failure.providerCode})`,
     options,
   );
+}
+
+/**
+ * Values many cached records have in common (scope sets, the OAuth client id, the token endpoint),
+ * kept once and shared. Bounded: past {@link SharedValues.MAX} distinct values of a kind, a record
+ * keeps its own.
+ */
+class SharedValues {
+  static readonly MAX = 1_000;
+  readonly #scopeSets = new Map<string, string[]>();
+  readonly #texts = new Map<string, string>();
+
+  /** One frozen array per distinct list of scopes (same scopes, same order). */
+  scopes(scopes: string[]): string[] {
+    const key = scopes.join(' ');
+    const known = this.#scopeSets.get(key);
+    if (known !== undefined) return known;
+    if (this.#scopeSets.size >= SharedValues.MAX) return scopes;
+    const frozen = Object.freeze(scopes.map((scope) => this.text(scope))) as string[];
+    this.#scopeSets.set(key, frozen);
+    return frozen;
+  }
+
+  text(value: string): string {
+    const known = this.#texts.get(value);
+    if (known !== undefined) return known;
+    if (this.#texts.size < SharedValues.MAX) this.#texts.set(value, value);
+    return value;
+  }
 }

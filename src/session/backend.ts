@@ -19,7 +19,8 @@ export interface BackendSetOptions {
  * Storage for session state. Keys are short strings (at most 512 characters) chosen by the caller
  * (hashes or ids); namespaces are fixed names. Values are plain JSON-compatible objects (no
  * `undefined` inside arrays, no class instances) and come back as new objects; implementations may
- * freeze them.
+ * freeze them. An in-process implementation may keep a value that is already frozen all the way
+ * down as given (sharing its strings and arrays) instead of copying it.
  *
  * Every entry expires. Implementations bound memory (memory: a maximum entry count per namespace;
  * Redis: TTLs and the server's maxmemory policy).

@@ -41,7 +41,7 @@ type Entry = { value: unknown; expiresAt: number };
  */
 export class MemorySessionBackend implements SessionBackend {
   readonly #maps = new Map<string, TouchLru<Entry>>();
-  readonly #sets = new Map<string, LRUCache<string, Set<string>>>();
+  readonly #sets = new Map<string, LRUCache<string, string[]>>();
   readonly #maxEntries: number;
   readonly #maxByNamespace: Record<string, number>;
   readonly #maxMembers: number;
@@ -80,10 +80,10 @@ export class MemorySessionBackend implements SessionBackend {
     });
   }
 
-  #setsFor(namespace: string): LRUCache<string, Set<string>> {
+  #setsFor(namespace: string): LRUCache<string, string[]> {
     let sets = this.#sets.get(namespace);
     if (sets === undefined) {
-      sets = new LRUCache<string, Set<string>>({
+      sets = new LRUCache<string, string[]>({
         max: this.#maxByNamespace[namespace] ?? this.#maxEntries,
         ttl: 1,
         ttlResolution: 0,
@@ -114,7 +114,11 @@ export class MemorySessionBackend implements SessionBackend {
     if (options.onlyIfAbsent && this.getSync(namespace, key, now) !== undefined) return false;
     this.#mapFor(namespace).set(
       key,
-      { value: deepFreeze(structuredClone(value)), expiresAt: now + Math.max(1, options.ttlMs) },
+      // A value frozen by its writer cannot change under the reader: kept as given, sharing its strings.
+      {
+        value: Object.isFrozen(value) ? value : deepFreeze(structuredClone(value)),
+        expiresAt: now + Math.max(1, options.ttlMs),
+      },
       now,
     );
     return true;
@@ -166,23 +170,27 @@ export class MemorySessionBackend implements SessionBackend {
 
   async addMember(namespace: string, key: string, member: string, ttlMs: number): Promise<void> {
     const sets = this.#setsFor(namespace);
-    const set = sets.get(key) ?? new Set<string>();
-    set.delete(member);
-    set.add(member);
-    while (set.size > this.#maxMembers) set.delete(set.values().next().value as string);
+    // An array, oldest first: most users hold one or two members, where a Set costs several times more.
+    // Rebuilt at its exact length (a pushed-to array keeps spare capacity).
+    const previous = sets.get(key);
+    let members = previous === undefined ? [member] : [...previous.filter((m) => m !== member), member];
+    if (members.length > this.#maxMembers) members = members.slice(members.length - this.#maxMembers);
     const remaining = sets.getRemainingTTL(key);
-    sets.set(key, set, { ttl: Math.max(ttlMs, Number.isFinite(remaining) ? remaining : 0, 1) });
+    sets.set(key, members, { ttl: Math.max(ttlMs, Number.isFinite(remaining) ? remaining : 0, 1) });
   }
 
   async removeMember(namespace: string, key: string, member: string): Promise<void> {
-    this.#setsFor(namespace).get(key)?.delete(member);
+    const members = this.#setsFor(namespace).get(key);
+    if (members === undefined) return;
+    const at = members.indexOf(member);
+    if (at >= 0) members.splice(at, 1);
   }
 
   async takeMembers(namespace: string, key: string): Promise<string[]> {
     const sets = this.#setsFor(namespace);
-    const set = sets.get(key);
+    const members = sets.get(key);
     sets.delete(key);
-    return set ? [...set] : [];
+    return members ? [...members] : [];
   }
 
   async count(namespace: string): Promise<number> {

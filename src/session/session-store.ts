@@ -14,6 +14,7 @@ import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../errors.js';
 import { logFailure } from '../internal/failure-log.js';
+import { deepFreeze } from '../internal/freeze.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
@@ -135,7 +136,10 @@ export interface CredentialAccessRequest {
   authInfo?: AuthInfo;
 }
 
-/** An allowed access: whose credentials, by which rule, and their session. Frozen. */
+/**
+ * An allowed access: whose credentials, by which rule, and their session. Read-only: its fields are
+ * getters (the session view, frozen, is built on first read).
+ */
 export interface ValidatedAccess {
   userId: string;
   /** `token`: the verified token's user matched; `mcp-session`: the MCP session is bound to the user. */
@@ -221,6 +225,14 @@ interface TokenRecord {
   expiresAt: number;
 }
 
+// A remembered verification: the AuthInfo handed out, and what deciding the next one needs.
+interface VerifiedToken {
+  info: AuthInfo;
+  epoch: string;
+  expiresAt: number;
+  verifiedAt: number;
+}
+
 interface StateRecord extends OAuthStateData {
   // Binds the state to the browser session that started the flow; never handed back.
   sessionIdHash?: string;
@@ -250,7 +262,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   readonly #ttl: { session: number; binding: number; token: number; state: number };
   readonly #tokenPrefix: string;
   readonly #defaultClientId: string;
-  readonly #verified: TouchLru<{ record: TokenRecord; info: AuthInfo; verifiedAt: number }> | undefined;
+  readonly #verified: TouchLru<VerifiedToken> | undefined;
   readonly #verifiedTtlMs: number;
   // Only for backends that answer over the network; in-process reads cost less than carrying them.
   readonly #requestReads: RequestReads<SessionRecord, BindingRecord> | undefined;
@@ -310,7 +322,9 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const now = this.#clock.now();
     const fields = sessionFields(input);
     const liveUntil = now + this.#ttl.session;
-    const fresh: SessionRecord = {
+    // Cloned into a compact object of exactly its fields (the spread leaves slack), then frozen so an
+    // in-process backend keeps it as is.
+    const fresh: SessionRecord = compact({
       ...fields,
       scopes: fields.scopes ?? [],
       userId,
@@ -318,14 +332,20 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       updatedAt: now,
       liveUntil,
       epoch: randomToken(12),
-    };
+    });
     let record = fresh;
     if (
       !(await this.#backend.set(NS.session, userId, fresh, { ttlMs: this.#ttl.session, onlyIfAbsent: true }))
     ) {
       const existing = await this.#session(userId);
       record = existing
-        ? { ...existing, ...fields, scopes: fields.scopes ?? existing.scopes, updatedAt: now, liveUntil }
+        ? compact({
+            ...existing,
+            ...fields,
+            scopes: fields.scopes ?? existing.scopes,
+            updatedAt: now,
+            liveUntil,
+          })
         : fresh;
       await this.#backend.set(NS.session, userId, record, { ttlMs: this.#ttl.session });
     }
@@ -347,7 +367,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const existing = await this.#session(userId);
     if (!existing) return undefined;
     const now = this.#clock.now();
-    const record: SessionRecord = { ...existing, liveUntil: now + this.#ttl.session };
+    const record: SessionRecord = compact({ ...existing, liveUntil: now + this.#ttl.session });
     await this.#backend.set(NS.session, userId, record, { ttlMs: this.#ttl.session });
     return toSessionInfo(record);
   }
@@ -424,12 +444,12 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const session = await this.#session(userId);
     if (!session) throw new NotFoundError(`no session for ${userId}; store the session first`, { userId });
     const now = this.#clock.now();
-    const binding: BindingRecord = {
-      userId,
+    const binding: BindingRecord = Object.freeze({
+      userId: session.userId,
       epoch: session.epoch,
       boundAt: now,
       liveUntil: now + this.#ttl.binding,
-    };
+    });
     for (let attempt = 0; attempt < 3; attempt++) {
       if (
         await this.#backend.set(NS.binding, mcpSessionId, binding, {
@@ -534,15 +554,18 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const now = this.#clock.now();
     const token = `${this.#tokenPrefix}${randomToken(32)}`;
     const tokenHash = sha256(token);
+    // Frozen, and sharing the session's strings and scopes: an in-process backend keeps it as is.
     const record: TokenRecord = {
-      userId,
+      userId: session.userId,
       epoch: session.epoch,
-      scopes: [...(options.scopes ?? session.scopes)],
+      scopes:
+        options.scopes === undefined ? session.scopes : (Object.freeze([...options.scopes]) as string[]),
       clientId: options.clientId ?? this.#defaultClientId,
       issuedAt: now,
       expiresAt: now + ttlMs,
-      ...(options.resource === undefined ? {} : { resource: options.resource }),
     };
+    if (options.resource !== undefined) record.resource = options.resource;
+    Object.freeze(record);
     await this.#backend.set(NS.token, tokenHash, record, { ttlMs });
     await this.#backend.addMember(NS.userTokens, userId, tokenHash, ttlMs);
     return { token, expiresAt: record.expiresAt };
@@ -561,33 +584,35 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       throw new InvalidTokenError('Invalid access token');
     }
     const now = this.#clock.now();
-    const remembered = this.#verified?.get(token, now);
-    let record: TokenRecord | undefined;
-    let info: AuthInfo | undefined;
-    if (remembered !== undefined && now - remembered.verifiedAt < this.#verifiedTtlMs) {
-      record = remembered.record;
-      info = remembered.info;
-    } else {
+    let verified = this.#verified?.get(token, now);
+    if (verified === undefined || now - verified.verifiedAt >= this.#verifiedTtlMs) {
       const pendingRecord = this.#read<TokenRecord>(NS.token, sha256(token), now);
-      record = pendingRecord instanceof Promise ? await pendingRecord : pendingRecord;
-      if (record) {
-        info = toAuthInfo(token, record);
-        this.#verified?.set(token, { record, info, verifiedAt: now }, now);
-      } else {
+      const record = pendingRecord instanceof Promise ? await pendingRecord : pendingRecord;
+      if (!record) {
         this.#verified?.delete(token);
+        throw new InvalidTokenError('Unknown or revoked access token');
       }
+      // Only what a later verification needs: the token record itself is not kept.
+      verified = {
+        info: toAuthInfo(token, record),
+        epoch: record.epoch,
+        expiresAt: record.expiresAt,
+        verifiedAt: now,
+      };
+      this.#verified?.set(token, verified, now);
     }
-    if (!record || !info) throw new InvalidTokenError('Unknown or revoked access token');
-    if (record.expiresAt <= now) throw new InvalidTokenError('Access token expired');
-    const pendingSession = this.#read<SessionRecord>(NS.session, record.userId, now);
+    if (verified.expiresAt <= now) throw new InvalidTokenError('Access token expired');
+    const { info } = verified;
+    const userId = info.extra!.userId as string;
+    const pendingSession = this.#read<SessionRecord>(NS.session, userId, now);
     const session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
-    if (!session || session.liveUntil <= now || session.epoch !== record.epoch) {
+    if (!session || session.liveUntil <= now || session.epoch !== verified.epoch) {
       throw new InvalidTokenError('Access token revoked');
     }
     if (this.#requestReads === undefined) return info;
     // Its own object per request, so the session read here can travel with this request only.
     const forThisRequest = Object.freeze({ ...info });
-    this.#requestReads.keep(forThisRequest, record.userId, session, now);
+    this.#requestReads.keep(forThisRequest, userId, session, now);
     return forThisRequest;
   }
 
@@ -804,7 +829,7 @@ function toAuthInfo(token: string, record: TokenRecord): AuthInfo {
   const info: AuthInfo = {
     token,
     clientId: record.clientId,
-    scopes: Object.freeze([...record.scopes]) as string[],
+    scopes: frozenCopy(record.scopes),
     expiresAt: Math.floor(record.expiresAt / 1000),
     extra: Object.freeze({ userId: record.userId }),
   };
@@ -812,42 +837,46 @@ function toAuthInfo(token: string, record: TokenRecord): AuthInfo {
   return Object.freeze(info);
 }
 
-// Access decisions for frozen (memory backend) session records are shared too: one object per
-// session record and rule instead of one per request.
-const accessViews = new WeakMap<SessionRecord, Partial<Record<ValidatedAccess['via'], ValidatedAccess>>>();
+/**
+ * An allowed access, built per request: one small object whose `session` view is made only when
+ * read (the tool helper never reads it), so nothing per user is kept for it.
+ */
+class AccessView implements ValidatedAccess {
+  readonly #record: SessionRecord;
+  readonly #via: ValidatedAccess['via'];
+  #session: SessionInfo | undefined;
+
+  constructor(record: SessionRecord, via: ValidatedAccess['via']) {
+    this.#record = record;
+    this.#via = via;
+  }
+
+  get via(): ValidatedAccess['via'] {
+    return this.#via;
+  }
+
+  get userId(): string {
+    return this.#record.userId;
+  }
+
+  get session(): SessionInfo {
+    this.#session ??= toSessionInfo(this.#record);
+    return this.#session;
+  }
+}
 
 function toValidatedAccess(session: SessionRecord, via: ValidatedAccess['via']): ValidatedAccess {
-  let views = accessViews.get(session);
-  const cached = views?.[via];
-  if (cached !== undefined) return cached;
-  const access: ValidatedAccess = Object.freeze({
-    userId: session.userId,
-    via,
-    session: toSessionInfo(session),
-  });
-  if (Object.isFrozen(session)) {
-    if (views === undefined) {
-      views = {};
-      accessViews.set(session, views);
-    }
-    views[via] = access;
-  }
-  return access;
+  return new AccessView(session, via);
 }
 
 // The record behind a view getSession handed out (shared backends), so a session read by another
 // verifier can be carried through its request without trusting an object that only looks like one.
 const recordOfInfo = new WeakMap<SessionInfo, SessionRecord>();
 
-// Records from the memory backend are frozen and shared, so the derived view can be too.
-const sessionInfos = new WeakMap<SessionRecord, SessionInfo>();
-
 function toSessionInfo(record: SessionRecord): SessionInfo {
-  const cached = sessionInfos.get(record);
-  if (cached !== undefined) return cached;
   const info: SessionInfo = {
     userId: record.userId,
-    scopes: [...record.scopes],
+    scopes: frozenCopy(record.scopes),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
     generation: record.epoch,
@@ -856,10 +885,17 @@ function toSessionInfo(record: SessionRecord): SessionInfo {
   if (record.issuer !== undefined) info.issuer = record.issuer;
   if (record.clientId !== undefined) info.clientId = record.clientId;
   if (record.mcpSessionId !== undefined) info.mcpSessionId = record.mcpSessionId;
-  Object.freeze(info.scopes);
-  Object.freeze(info);
-  if (Object.isFrozen(record)) sessionInfos.set(record, info);
-  return info;
+  return Object.freeze(info);
+}
+
+/** A deep-frozen structured clone: a compact object of exactly the fields given. */
+function compact<T>(value: T): T {
+  return deepFreeze(structuredClone(value));
+}
+
+/** `values` itself when it is frozen already (records of an in-process backend are), else a frozen copy. */
+function frozenCopy(values: readonly string[]): string[] {
+  return (Object.isFrozen(values) ? values : Object.freeze([...values])) as string[];
 }
 
 function positive(value: number, name: string): number {

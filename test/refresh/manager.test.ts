@@ -622,6 +622,18 @@ describe('CredentialManager memory cache', () => {
     await expect(manager.getValidCredentials('cached@example.com')).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('shares what users have in common between cached records: scope sets, client id, token type', async () => {
+    const { manager } = setup();
+    await signIn(manager, provider, 'share-a@example.com', { prompt: 'consent' });
+    await signIn(manager, provider, 'share-b@example.com', { prompt: 'consent' });
+    const a = await manager.getValidCredentials('share-a@example.com');
+    const b = await manager.getValidCredentials('share-b@example.com');
+    expect(a.scopes).toBe(b.scopes);
+    expect(Object.isFrozen(a.scopes)).toBe(true);
+    expect(a.accessToken).not.toBe(b.accessToken);
+    expect(a.userId).toBe('share-a@example.com');
+  });
+
   it('reads the store once for any number of idle callers, and refreshes the cache from what it read', async () => {
     const { store, inner, reads } = countingStore();
     const { manager, clock } = setup({ store });

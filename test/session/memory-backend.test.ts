@@ -85,6 +85,26 @@ describe('MemorySessionBackend', () => {
     expect(Object.isFrozen(read?.list)).toBe(true);
   });
 
+  it('keeps a value its writer froze as given (no copy), and copies one that is not frozen', async () => {
+    const backend = new MemorySessionBackend();
+    const frozen = Object.freeze({ userId: 'a@example.com', scopes: Object.freeze(['openid']) });
+    await backend.set('ns', 'frozen', frozen, { ttlMs: 1_000 });
+    expect(await backend.get('ns', 'frozen')).toBe(frozen);
+    const open = { scopes: ['openid'] };
+    await backend.set('ns', 'open', open, { ttlMs: 1_000 });
+    expect(await backend.get('ns', 'open')).not.toBe(open);
+  });
+
+  it('keeps members in insertion order, moves a re-added one to the end, and removes exactly one', async () => {
+    const backend = new MemorySessionBackend();
+    for (const member of ['a', 'b', 'c', 'a']) await backend.addMember('idx', 'u', member, 1_000);
+    await backend.removeMember('idx', 'u', 'b');
+    await backend.removeMember('idx', 'u', 'not-there');
+    await backend.removeMember('idx', 'nobody', 'a');
+    expect(await backend.takeMembers('idx', 'u')).toEqual(['c', 'a']);
+    expect(await backend.takeMembers('idx', 'u')).toEqual([]);
+  });
+
   it('keeps the session store within its configured bounds when flooded', async () => {
     const store = new OAuth21SessionStore({ maxSessions: 50, maxBearerTokens: 50, maxStates: 20 });
     for (let i = 0; i < 500; i++) {
