@@ -13,9 +13,21 @@ import { fmt, machine, sink } from './lib.js';
 import { otelCostBenchmark } from './otel-cost.js';
 import { redisBenchmark } from './redis.js';
 import { refreshBenchmarks } from './refresh.js';
+import { roundTripsBenchmark } from './round-trips.js';
 import { storeBenchmarks } from './stores.js';
 
-const all = ['hot', 'refresh', 'memory', 'stores', 'databases', 'http', 'otel', 'cli', 'redis'] as const;
+const all = [
+  'hot',
+  'refresh',
+  'memory',
+  'stores',
+  'databases',
+  'http',
+  'otel',
+  'cli',
+  'redis',
+  'trips',
+] as const;
 const picked = process.argv.slice(2).filter((arg) => (all as readonly string[]).includes(arg));
 const sections = picked.length > 0 ? picked : [...all];
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -172,6 +184,7 @@ for (const section of sections) {
   if (section === 'otel') parts.push(await otelCostBenchmark(log));
   if (section === 'cli') parts.push(await cliImportBenchmark(log));
   if (section === 'redis') parts.push(await redisBenchmark(log));
+  if (section === 'trips') parts.push(await roundTripsBenchmark(log));
 }
 const seconds = (Date.now() - startedAt) / 1000;
 const document = [

@@ -18,7 +18,11 @@ const results = existsSync(resultsPath)
 const ranAt = new Date().toISOString();
 // Ignored by configuration (string literals, static mutants), not accepted one by one with a reason.
 const isExcluded = (m) => m.status === 'Ignored' && /excluded mutation|static/i.test(m.statusReason ?? '');
+// A run over some files (MUTATE_FILES, comma-separated) folds only those: the report also holds the
+// other files' results as the incremental file last saw them, which may predate their current code.
+const mutatedNow = process.env.MUTATE_FILES?.split(',').map((file) => file.trim());
 for (const [file, { mutants }] of Object.entries(report.files)) {
+  if (mutatedNow !== undefined && !mutatedNow.includes(file)) continue;
   const count = (status) => mutants.filter((m) => m.status === status).length;
   const line = (m) => m.location.start.line;
   results.files[file] = {
@@ -45,7 +49,12 @@ for (const [file, { mutants }] of Object.entries(report.files)) {
       .map((m) => ({ line: line(m), mutator: m.mutatorName, reason: m.statusReason ?? '' })),
   };
 }
-results.runs.push({ ranAt, seconds, files: Object.keys(report.files).length, cpus: cpus().length });
+results.runs.push({
+  ranAt,
+  seconds,
+  files: mutatedNow?.length ?? Object.keys(report.files).length,
+  cpus: cpus().length,
+});
 writeFileSync(resultsPath, `${JSON.stringify(results, null, 1)}\n`);
 
 const score = (f) => {

@@ -50,5 +50,8 @@ if (run.status !== 0) {
 const report = spawnSync(process.execPath, [join(root, 'scripts/mutation-report.mjs'), String(seconds)], {
   cwd: root,
   stdio: 'inherit',
+  // Stryker's report also carries the files it kept from earlier runs (incremental mode): only the
+  // files mutated now replace their rows.
+  env: { ...process.env, ...(files ? { MUTATE_FILES: files } : {}) },
 });
 process.exit(report.status ?? 1);

@@ -55,6 +55,7 @@ export class RequestReads<Session, Binding> {
   }
 
   #fresh(auth: object | undefined, now: number): Carried<Session, Binding> | undefined {
+    // Stryker disable next-line ConditionalExpression: a WeakMap answers undefined for undefined too; this only skips the lookup
     if (auth === undefined) return undefined;
     const carried = this.#byRequest.get(auth);
     // A clock that went backwards makes the reads stale too, never fresher.

@@ -2,10 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { AccessDeniedError, InvalidTokenError, StorageUnavailableError } from '../../src/index.js';
+import {
+  AccessDeniedError,
+  InvalidInputError,
+  InvalidTokenError,
+  StorageUnavailableError,
+} from '../../src/index.js';
 import { RedisSessionBackend } from '../../src/redis/index.js';
 import { OAuth21SessionStore } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
+import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
 import { redisServerBinary, startRedisServer } from '../support/redis-server.js';
 
 const redisUrl = inject('redisUrl');
@@ -103,6 +109,68 @@ describe.skipIf(!redisUrl)(
       }
       const tokenKey = keys.find((key) => key.startsWith(`${keyPrefix}token:`))!;
       expect(await probe.pttl(tokenKey)).toBeLessThanOrEqual(60_000);
+    });
+
+    it('refuse an empty or over-long key before sending anything, and accept 512 characters', async () => {
+      const client = new Redis(redisUrl);
+      clients.push(client);
+      const backend = new RedisSessionBackend({
+        client,
+        keyPrefix: `keys-${randomBytes(4).toString('hex')}:`,
+      });
+      for (const key of ['', 'k'.repeat(513)]) {
+        await expect(backend.get('ns', key)).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(backend.set('ns', key, { v: 1 }, { ttlMs: 1_000 })).rejects.toBeInstanceOf(
+          InvalidInputError,
+        );
+        await expect(backend.take('ns', key)).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(backend.delete('ns', key)).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(backend.addMember('ns', key, 'm', 1_000)).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(backend.claim('ns', key, 'marker', 1_000)).rejects.toBeInstanceOf(InvalidInputError);
+      }
+      const longest = 'k'.repeat(512);
+      expect(await backend.set('ns', longest, { v: 1 }, { ttlMs: 10_000 })).toBe(true);
+      expect(await backend.get('ns', longest)).toEqual({ v: 1 });
+    });
+
+    it('claim: nothing for a missing or unreadable entry; the first marker wins and every caller learns it', async () => {
+      const client = new Redis(redisUrl);
+      clients.push(client);
+      const keyPrefix = `claims-${randomBytes(4).toString('hex')}:`;
+      const lines: RecordedLine[] = [];
+      const backend = new RedisSessionBackend({ client, keyPrefix, logger: recordingLogger(lines) });
+      expect(await backend.claim('ns', 'missing', 'm1', 10_000)).toBeUndefined();
+      await client.set(`${keyPrefix}ns:broken`, '{not json', 'PX', 10_000);
+      expect(await backend.claim('ns', 'broken', 'm1', 10_000)).toBeUndefined();
+      expect(lines).toEqual([expect.objectContaining({ level: 'error', fields: { namespace: 'ns' } })]);
+      await backend.set('ns', 'k', { v: 1 }, { ttlMs: 10_000 });
+      expect(await backend.claim('ns', 'k', 'm1', 10_000)).toEqual({
+        value: { v: 1 },
+        first: true,
+        firstMarker: 'm1',
+      });
+      expect(await backend.claim('ns', 'k', 'm2', 10_000)).toEqual({
+        value: { v: 1 },
+        first: false,
+        firstMarker: 'm1',
+      });
+    });
+
+    it('remove one member from a set, and count only its own prefix even when the prefix has glob characters', async () => {
+      const client = new Redis(redisUrl);
+      clients.push(client);
+      const tag = randomBytes(4).toString('hex');
+      const starred = new RedisSessionBackend({ client, keyPrefix: `glob-${tag}*:` });
+      const plain = new RedisSessionBackend({ client, keyPrefix: `glob-${tag}x:` });
+      await starred.addMember('idx', 'u', 'a', 10_000);
+      await starred.addMember('idx', 'u', 'b', 10_000);
+      await starred.removeMember('idx', 'u', 'a');
+      expect(await starred.takeMembers('idx', 'u')).toEqual(['b']);
+      await starred.set('ns', 'one', 1, { ttlMs: 10_000 });
+      await plain.set('ns', 'two', 2, { ttlMs: 10_000 });
+      await plain.set('ns', 'three', 3, { ttlMs: 10_000 });
+      expect(await starred.count('ns')).toBe(1);
+      expect(await plain.count('ns')).toBe(2);
     });
 
     it('treat an unreadable entry as absent (deny, never allow)', async () => {
