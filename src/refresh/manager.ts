@@ -42,6 +42,7 @@ import { normaliseUserId } from '../user-id.js';
 import { GOOGLE_JWKS_URL, type OAuthEndpoints } from './discovery.js';
 import { IdTokenVerifier } from './id-token.js';
 import { Semaphore } from './semaphore.js';
+import { SharedValues } from './shared-values.js';
 
 export type { OAuthEndpoints } from './discovery.js';
 
@@ -1078,33 +1079,4 @@ function toPublicError(error: unknown, userId: string | undefined): Error {
       : `the OAuth provider refused the request${who} (${failure.providerCode})`,
     options,
   );
-}
-
-/**
- * Values many cached records have in common (scope sets, the OAuth client id, the token endpoint),
- * kept once and shared. Bounded: past {@link SharedValues.MAX} distinct values of a kind, a record
- * keeps its own.
- */
-class SharedValues {
-  static readonly MAX = 1_000;
-  readonly #scopeSets = new Map<string, string[]>();
-  readonly #texts = new Map<string, string>();
-
-  /** One frozen array per distinct list of scopes (same scopes, same order). */
-  scopes(scopes: string[]): string[] {
-    const key = scopes.join(' ');
-    const known = this.#scopeSets.get(key);
-    if (known !== undefined) return known;
-    if (this.#scopeSets.size >= SharedValues.MAX) return scopes;
-    const frozen = Object.freeze(scopes.map((scope) => this.text(scope))) as string[];
-    this.#scopeSets.set(key, frozen);
-    return frozen;
-  }
-
-  text(value: string): string {
-    const known = this.#texts.get(value);
-    if (known !== undefined) return known;
-    if (this.#texts.size < SharedValues.MAX) this.#texts.set(value, value);
-    return value;
-  }
 }

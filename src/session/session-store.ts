@@ -14,14 +14,15 @@ import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../errors.js';
 import { logFailure } from '../internal/failure-log.js';
-import { deepFreeze } from '../internal/freeze.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
 import { normaliseUserId } from '../user-id.js';
 import type { SessionBackend } from './backend.js';
 import { MemorySessionBackend } from './memory-backend.js';
+import type { BindingRecord, SessionRecord, StateRecord, TokenRecord, VerifiedToken } from './records.js';
 import { RequestReads } from './request-reads.js';
+import { compact, recordOfInfo, toAuthInfo, toSessionInfo, toValidatedAccess } from './views.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -198,44 +199,6 @@ export interface OAuth21SessionStoreOptions {
    * Default: `{ max: 100000, ttlMs: 60000 }` with the memory backend, `{ max: 100000, ttlMs: 5000 }` otherwise.
    */
   verifiedTokenCache?: { max?: number; ttlMs?: number } | false;
-}
-
-// What the backend holds: the public view plus the bookkeeping that never leaves this module.
-interface SessionRecord extends Omit<SessionInfo, 'generation'> {
-  // Checked against the injected clock, so expiry does not depend on the backend's own clock.
-  liveUntil: number;
-  // Changes when a session is removed and created again; tokens and bindings of an older epoch die.
-  epoch: string;
-}
-
-interface BindingRecord {
-  userId: string;
-  epoch: string;
-  boundAt: number;
-  liveUntil: number;
-}
-
-interface TokenRecord {
-  userId: string;
-  epoch: string;
-  scopes: string[];
-  clientId: string;
-  resource?: string;
-  issuedAt: number;
-  expiresAt: number;
-}
-
-// A remembered verification: the AuthInfo handed out, and what deciding the next one needs.
-interface VerifiedToken {
-  info: AuthInfo;
-  epoch: string;
-  expiresAt: number;
-  verifiedAt: number;
-}
-
-interface StateRecord extends OAuthStateData {
-  // Binds the state to the browser session that started the flow; never handed back.
-  sessionIdHash?: string;
 }
 
 const MAX_TOKEN_LENGTH = 512;
@@ -822,80 +785,6 @@ function sessionFields(input: StoreSessionInput): StoreSessionInput {
     fields.mcpSessionId = input.mcpSessionId;
   }
   return fields;
-}
-
-/** The SDK's view of a verified token; frozen, so one object can answer every request with that token. */
-function toAuthInfo(token: string, record: TokenRecord): AuthInfo {
-  const info: AuthInfo = {
-    token,
-    clientId: record.clientId,
-    scopes: frozenCopy(record.scopes),
-    expiresAt: Math.floor(record.expiresAt / 1000),
-    extra: Object.freeze({ userId: record.userId }),
-  };
-  if (record.resource !== undefined) info.resource = new URL(record.resource);
-  return Object.freeze(info);
-}
-
-/**
- * An allowed access, built per request: one small object whose `session` view is made only when
- * read (the tool helper never reads it), so nothing per user is kept for it.
- */
-class AccessView implements ValidatedAccess {
-  readonly #record: SessionRecord;
-  readonly #via: ValidatedAccess['via'];
-  #session: SessionInfo | undefined;
-
-  constructor(record: SessionRecord, via: ValidatedAccess['via']) {
-    this.#record = record;
-    this.#via = via;
-  }
-
-  get via(): ValidatedAccess['via'] {
-    return this.#via;
-  }
-
-  get userId(): string {
-    return this.#record.userId;
-  }
-
-  get session(): SessionInfo {
-    this.#session ??= toSessionInfo(this.#record);
-    return this.#session;
-  }
-}
-
-function toValidatedAccess(session: SessionRecord, via: ValidatedAccess['via']): ValidatedAccess {
-  return new AccessView(session, via);
-}
-
-// The record behind a view getSession handed out (shared backends), so a session read by another
-// verifier can be carried through its request without trusting an object that only looks like one.
-const recordOfInfo = new WeakMap<SessionInfo, SessionRecord>();
-
-function toSessionInfo(record: SessionRecord): SessionInfo {
-  const info: SessionInfo = {
-    userId: record.userId,
-    scopes: frozenCopy(record.scopes),
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    generation: record.epoch,
-  };
-  if (record.expiresAt !== undefined) info.expiresAt = record.expiresAt;
-  if (record.issuer !== undefined) info.issuer = record.issuer;
-  if (record.clientId !== undefined) info.clientId = record.clientId;
-  if (record.mcpSessionId !== undefined) info.mcpSessionId = record.mcpSessionId;
-  return Object.freeze(info);
-}
-
-/** A deep-frozen structured clone: a compact object of exactly the fields given. */
-function compact<T>(value: T): T {
-  return deepFreeze(structuredClone(value));
-}
-
-/** `values` itself when it is frozen already (records of an in-process backend are), else a frozen copy. */
-function frozenCopy(values: readonly string[]): string[] {
-  return (Object.isFrozen(values) ? values : Object.freeze([...values])) as string[];
 }
 
 function positive(value: number, name: string): number {

@@ -1,0 +1,84 @@
+/**
+ * The views {@link OAuth21SessionStore} hands out of its records (`AuthInfo`, `SessionInfo`,
+ * `ValidatedAccess`), and how records are frozen so an in-process backend can keep them as given.
+ *
+ * @module
+ */
+import type { AuthInfo } from '../auth-info.js';
+import { deepFreeze } from '../internal/freeze.js';
+import type { SessionRecord, TokenRecord } from './records.js';
+import type { SessionInfo, ValidatedAccess } from './session-store.js';
+
+/** The SDK's view of a verified token; frozen, so one object can answer every request with that token. */
+export function toAuthInfo(token: string, record: TokenRecord): AuthInfo {
+  const info: AuthInfo = {
+    token,
+    clientId: record.clientId,
+    scopes: frozenCopy(record.scopes),
+    expiresAt: Math.floor(record.expiresAt / 1000),
+    extra: Object.freeze({ userId: record.userId }),
+  };
+  if (record.resource !== undefined) info.resource = new URL(record.resource);
+  return Object.freeze(info);
+}
+
+/**
+ * An allowed access, built per request: one small object whose `session` view is made only when
+ * read (the tool helper never reads it), so nothing per user is kept for it.
+ */
+export class AccessView implements ValidatedAccess {
+  readonly #record: SessionRecord;
+  readonly #via: ValidatedAccess['via'];
+  #session: SessionInfo | undefined;
+
+  constructor(record: SessionRecord, via: ValidatedAccess['via']) {
+    this.#record = record;
+    this.#via = via;
+  }
+
+  get via(): ValidatedAccess['via'] {
+    return this.#via;
+  }
+
+  get userId(): string {
+    return this.#record.userId;
+  }
+
+  get session(): SessionInfo {
+    this.#session ??= toSessionInfo(this.#record);
+    return this.#session;
+  }
+}
+
+export function toValidatedAccess(session: SessionRecord, via: ValidatedAccess['via']): ValidatedAccess {
+  return new AccessView(session, via);
+}
+
+// The record behind a view getSession handed out (shared backends), so a session read by another
+// verifier can be carried through its request without trusting an object that only looks like one.
+export const recordOfInfo = new WeakMap<SessionInfo, SessionRecord>();
+
+export function toSessionInfo(record: SessionRecord): SessionInfo {
+  const info: SessionInfo = {
+    userId: record.userId,
+    scopes: frozenCopy(record.scopes),
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    generation: record.epoch,
+  };
+  if (record.expiresAt !== undefined) info.expiresAt = record.expiresAt;
+  if (record.issuer !== undefined) info.issuer = record.issuer;
+  if (record.clientId !== undefined) info.clientId = record.clientId;
+  if (record.mcpSessionId !== undefined) info.mcpSessionId = record.mcpSessionId;
+  return Object.freeze(info);
+}
+
+/** A deep-frozen structured clone: a compact object of exactly the fields given. */
+export function compact<T>(value: T): T {
+  return deepFreeze(structuredClone(value));
+}
+
+/** `values` itself when it is frozen already (records of an in-process backend are), else a frozen copy. */
+export function frozenCopy(values: readonly string[]): string[] {
+  return (Object.isFrozen(values) ? values : Object.freeze([...values])) as string[];
+}
