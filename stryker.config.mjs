@@ -15,6 +15,8 @@ export const CORE = [
   'src/session/session-store.ts',
   'src/session/memory-backend.ts',
   'src/session/redis-backend.ts',
+  'src/session/request-reads.ts',
+  'src/session/views.ts',
   'src/refresh/manager.ts',
   'src/refresh/id-token.ts',
   'src/mcp-auth/authorization-server.ts',

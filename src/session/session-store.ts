@@ -138,8 +138,9 @@ export interface CredentialAccessRequest {
 }
 
 /**
- * An allowed access: whose credentials, by which rule, and their session. Read-only: its fields are
- * getters (the session view, frozen, is built on first read).
+ * An allowed access: whose credentials, by which rule, and their session. A new object per call
+ * (nothing else holds it). `session` is a getter that builds its frozen view on first read, so
+ * spreading the object leaves it out; `JSON.stringify` includes it.
  */
 export interface ValidatedAccess {
   userId: string;

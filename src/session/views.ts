@@ -27,26 +27,25 @@ export function toAuthInfo(token: string, record: TokenRecord): AuthInfo {
  * read (the tool helper never reads it), so nothing per user is kept for it.
  */
 export class AccessView implements ValidatedAccess {
+  readonly userId: string;
+  readonly via: ValidatedAccess['via'];
   readonly #record: SessionRecord;
-  readonly #via: ValidatedAccess['via'];
   #session: SessionInfo | undefined;
 
   constructor(record: SessionRecord, via: ValidatedAccess['via']) {
+    this.userId = record.userId;
+    this.via = via;
     this.#record = record;
-    this.#via = via;
-  }
-
-  get via(): ValidatedAccess['via'] {
-    return this.#via;
-  }
-
-  get userId(): string {
-    return this.#record.userId;
   }
 
   get session(): SessionInfo {
     this.#session ??= toSessionInfo(this.#record);
     return this.#session;
+  }
+
+  /** What `JSON.stringify` shows: the session too, although it is built only when read. */
+  toJSON(): ValidatedAccess {
+    return { userId: this.userId, via: this.via, session: this.session };
   }
 }
 

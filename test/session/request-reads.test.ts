@@ -287,3 +287,29 @@ describe('RequestReads', () => {
     expect(reads.binding(auth, 'mcp-1', REQUEST_READS_MAX_AGE_MS + 1)).toBeUndefined();
   });
 });
+
+describe('what getCredentialsWithValidation returns', () => {
+  it('is a new object per call with its user and rule as fields, and builds the session view when read', async () => {
+    const sessionStore = new OAuth21SessionStore();
+    await sessionStore.storeSession('view@example.com', { scopes: ['openid'] });
+    const access = await sessionStore.getCredentialsWithValidation({
+      requestedUser: 'view@example.com',
+      tokenUser: 'view@example.com',
+    });
+    expect(
+      await sessionStore.getCredentialsWithValidation({
+        requestedUser: 'view@example.com',
+        tokenUser: 'view@example.com',
+      }),
+    ).not.toBe(access);
+    expect({ ...access }).toEqual({ userId: 'view@example.com', via: 'token' });
+    expect(access.session).toBe(access.session);
+    expect(access.session).toMatchObject({ userId: 'view@example.com', scopes: ['openid'] });
+    expect(Object.isFrozen(access.session)).toBe(true);
+    expect(JSON.parse(JSON.stringify(access))).toMatchObject({
+      userId: 'view@example.com',
+      via: 'token',
+      session: { userId: 'view@example.com', scopes: ['openid'] },
+    });
+  });
+});
