@@ -132,6 +132,7 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
       let credentials: StoredCredentials;
       try {
         const accessRequest: CredentialAccessRequest = { requestedUser: userId, tokenUser: userId, authInfo };
+        // Stryker disable next-line ConditionalExpression: an mcpSessionId set to undefined is read as absent
         if (extra.sessionId !== undefined) accessRequest.mcpSessionId = extra.sessionId;
         access = await options.sessionStore.getCredentialsWithValidation(accessRequest);
         const required = request.scopes ?? NO_SCOPES;
@@ -150,6 +151,7 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
             error,
           );
         }
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: no scopes asked means none missing; this only skips the check
         if (required.length > 0) {
           const missing = missingScopes(credentials.scopes, required);
           if (missing.length > 0) {

@@ -5,11 +5,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSignInHandlers, createToolAuth } from '../../src/http/index.js';
+import {
+  type ConnectLink,
+  type ConnectLinkRequest,
+  createSignInHandlers,
+  createToolAuth,
+  toolErrorMessage,
+} from '../../src/http/index.js';
 import {
   AccessDeniedError,
   AuthorizationRequiredError,
+  ConfigurationError,
+  type CredentialStore,
+  InvalidInputError,
   MemoryCredentialStore,
+  NotFoundError,
+  ProviderError,
+  ReauthRequiredError,
+  StorageForbiddenError,
+  StorageUnavailableError,
   type StoreOperationEvent,
 } from '../../src/index.js';
 import { CredentialManager } from '../../src/manager/index.js';
@@ -87,5 +101,150 @@ describe('createToolAuth scopes', () => {
     const error = await toolAuth.forRequest(extra, { scopes: [CALENDAR] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AccessDeniedError);
     expect((error as AccessDeniedError).reason).toBe('missing-scopes');
+  });
+});
+
+describe('createToolAuth rules and messages', () => {
+  /** A connect stub that records what the tool helper asks a link for (the unit's boundary). */
+  function recordingConnect() {
+    const requests: ConnectLinkRequest[] = [];
+    const connect = {
+      connectLink: async (request: ConnectLinkRequest): Promise<ConnectLink> => {
+        requests.push(request);
+        return {
+          url: `https://mcp.example.com/auth/connect?t=${requests.length}`,
+          elicitationId: `e${requests.length}`,
+          expiresAt: 0,
+        };
+      },
+    };
+    return { connect, requests };
+  }
+
+  it('refuses a request that carries no verified user, in v1 and v2 shapes', async () => {
+    const { toolAuth } = await setup(true);
+    for (const extra of [
+      {},
+      { http: {} },
+      { authInfo: { token: 't', clientId: 'c', scopes: [] } },
+      { authInfo: { token: 't', clientId: 'c', scopes: [], extra: { userId: 42 } } },
+      { http: { authInfo: { token: 't', clientId: 'c', scopes: [], extra: {} } } },
+    ]) {
+      const error = await toolAuth.forRequest(extra).catch((e: unknown) => e);
+      expect(error, JSON.stringify(extra)).toBeInstanceOf(AccessDeniedError);
+      expect((error as Error).message).toBe('this request carries no verified user');
+    }
+  });
+
+  it('takes the verified user from a v2 ctx (http.authInfo) too', async () => {
+    const { toolAuth, extra, user } = await setup(true);
+    const context = await toolAuth.forRequest({
+      http: { authInfo: extra.authInfo },
+      sessionId: extra.sessionId,
+    });
+    expect(context.userId).toBe(user);
+    expect(await context.client).toBe(await context.client); // built once
+  });
+
+  it('asks a link for the missing scopes with the Google account and MCP session; for no credentials, sign-in scopes and the cause', async () => {
+    const { manager, extra, user } = await setup(true);
+    const sessionStore = new OAuth21SessionStore();
+    await sessionStore.storeSession(user, { mcpSessionId: extra.sessionId });
+    const { connect, requests } = recordingConnect();
+    const toolAuth = createToolAuth({ manager, sessionStore, connect });
+    const subject = (await manager.getValidCredentials(user)).subject;
+    const missing = (await toolAuth
+      .forRequest(extra, { scopes: [CALENDAR] })
+      .catch((e: unknown) => e)) as AuthorizationRequiredError;
+    expect(missing.message).toBe(`this tool needs more Google access from ${user}: ${CALENDAR}`);
+    expect(missing.cause).toBeUndefined();
+    expect(requests[0]).toEqual({ userId: user, scopes: [CALENDAR], subject, mcpSessionId: extra.sessionId });
+
+    const newcomer = 'newcomer@example.com';
+    await sessionStore.storeSession(newcomer);
+    const noCredentials = (await toolAuth
+      .forRequest(
+        { authInfo: { token: 't', clientId: 'c', scopes: [], extra: { userId: newcomer } } },
+        { scopes: [CALENDAR] },
+      )
+      .catch((e: unknown) => e)) as AuthorizationRequiredError;
+    expect(noCredentials).toBeInstanceOf(AuthorizationRequiredError);
+    expect(noCredentials.message).toBe(`connect your Google account (${newcomer}) to use this tool`);
+    expect(noCredentials.cause).toBeInstanceOf(NotFoundError);
+    expect(requests[1]).toEqual({ userId: newcomer, scopes: ['openid', 'email', CALENDAR] });
+  });
+
+  it('never turns a storage outage into a connect link', async () => {
+    const { extra, user } = await setup(true);
+    const sessionStore = new OAuth21SessionStore();
+    await sessionStore.storeSession(user, { mcpSessionId: extra.sessionId });
+    const down: CredentialStore = {
+      get: async () => {
+        throw new StorageUnavailableError('the store is down (simulated)');
+      },
+      put: async () => 'v',
+      delete: async () => false,
+      async *list() {},
+    };
+    const manager = new CredentialManager({
+      store: down,
+      sessionStore,
+      oauth: provider.oauthOptions(REDIRECT_URI),
+    });
+    const { connect, requests } = recordingConnect();
+    const error = await createToolAuth({ manager, sessionStore, connect })
+      .forRequest(extra)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect(requests).toEqual([]);
+  });
+
+  it('without connect, names the user and the reason of a missing scope', async () => {
+    const { toolAuth, extra, user } = await setup(false);
+    const error = (await toolAuth
+      .forRequest(extra, { scopes: [CALENDAR] })
+      .catch((e: unknown) => e)) as AccessDeniedError;
+    expect(error.userId).toBe(user);
+    expect(error.reason).toBe('missing-scopes');
+  });
+
+  it('tells the MCP client what happened and what to do, never a token', () => {
+    const url = 'https://mcp.example.com/auth/start';
+    expect(toolErrorMessage(new NotFoundError('x'))).toBe(
+      'Google authorization is needed for this account. Sign in again.',
+    );
+    expect(toolErrorMessage(new ReauthRequiredError('x'), url)).toBe(
+      `Google authorization is needed for this account. Sign in again at ${url}.`,
+    );
+    expect(toolErrorMessage(new AccessDeniedError('x'))).toBe('This request may not use these credentials.');
+    expect(toolErrorMessage(new InvalidInputError('the sign-in expired'))).toBe(
+      'The sign-in expired. Try again.',
+    );
+    expect(toolErrorMessage(new StorageUnavailableError('ya29.secret'))).toBe(
+      'Google credentials are temporarily unavailable; try again shortly.',
+    );
+    expect(toolErrorMessage(new StorageForbiddenError('x'))).toBe(
+      'Google credentials are temporarily unavailable; try again shortly.',
+    );
+    expect(toolErrorMessage(new ProviderError('x'))).toBe(
+      'Google credentials are temporarily unavailable; try again shortly.',
+    );
+    expect(toolErrorMessage(new ConfigurationError('x'))).toBe(
+      'The server could not get Google credentials for this request.',
+    );
+    expect(toolErrorMessage(new Error('ya29.secret'))).toBe(
+      'The server could not get Google credentials for this request.',
+    );
+    const required = new AuthorizationRequiredError(
+      'connect your Google account (a@example.com) to use this tool',
+      {
+        url: 'https://mcp.example.com/auth/connect?t=1',
+        elicitationId: 'e1',
+        scopes: [],
+      },
+    );
+    expect(toolErrorMessage(required)).toBe(
+      'connect your Google account (a@example.com) to use this tool. Open this link in your browser (it works once and expires in a few minutes), then try again: https://mcp.example.com/auth/connect?t=1',
+    );
   });
 });

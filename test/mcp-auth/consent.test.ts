@@ -1,207 +1,109 @@
 /**
- * The confused deputy and the open redirect, reproduced against the example server in MCP
- * authorization mode: a code reaches a client only after the user approved that client on this
- * server's own consent page, in the browser that started the flow; errors before consent are pages.
+ * The consent step's parts on their own: approvals per (user, client) cover exactly the scopes
+ * approved (merged across approvals, expiring), and the consent page names the client, where the
+ * browser will go and what it may do, escaped, with the form allowed to post only there.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseForms, TestBrowser } from '../../src/testing/browser.js';
-import {
-  ATTACKER_REDIRECT,
-  CLIENT_REDIRECT,
-  type Harness,
-  startHarness,
-} from '../support/mcp-auth-harness.js';
+import { describe, expect, it } from 'vitest';
+import type { ClientRecord } from '../../src/mcp-auth/clients.js';
+import { ConsentApprovals, consentPage, redirectTarget } from '../../src/mcp-auth/consent.js';
+import { MemorySessionBackend } from '../../src/session/index.js';
+import { FakeClock } from '../support/clock.js';
 
-describe('MCP authorization: consent and browser binding', () => {
-  let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h.close();
-  });
-
-  const toAttacker = (url: URL) => url.href.startsWith(ATTACKER_REDIRECT);
-  const toClient = (url: URL) => url.href.startsWith(CLIENT_REDIRECT);
-
-  async function attackerClient(): Promise<string> {
-    const registered = await h.register({
-      client_name: 'Totally Legit Assistant',
-      redirect_uris: [ATTACKER_REDIRECT],
-    });
-    expect(registered.status).toBe(201);
-    return String(registered.body.client_id);
+describe('ConsentApprovals', () => {
+  function approvals() {
+    const clock = new FakeClock();
+    return { clock, approvals: new ConsentApprovals(new MemorySessionBackend({ clock }), clock, 60_000) };
   }
 
-  /** What the attacker gets by starting /authorize in their own browser: the upstream Google URL. */
-  async function upstreamUrl(attacker: TestBrowser, clientId: string): Promise<URL> {
-    const { url } = h.authorizeUrl(clientId, { redirectUri: ATTACKER_REDIRECT });
-    const response = await attacker.request(url);
-    expect(response.status).toBe(302);
-    const location = new URL(response.headers.get('location')!);
-    expect(location.origin).toBe(h.provider.url);
-    return location;
-  }
-
-  it('a Google URL sent to a victim yields no code in the victim’s browser (no flow cookie there)', async () => {
-    const clientId = await attackerClient();
-    const google = await upstreamUrl(new TestBrowser(), clientId);
-    h.provider.setDefaultUser('victim@example.com');
-    const victim = new TestBrowser();
-    const { page, stoppedAt } = await victim.navigate(google, toAttacker);
-    expect(stoppedAt, `a code went to the attacker: ${stoppedAt?.href}`).toBeUndefined();
-    expect(page!.status).toBe(400);
-    expect(page!.html).toContain('this browser');
-    expect(page!.headers.get('location')).toBeNull();
+  it('covers exactly the scopes approved, for that user and that client only', async () => {
+    const { approvals: store } = approvals();
+    expect(await store.covers('alice@example.com', 'client-1', [])).toBe(false);
+    await store.approve('alice@example.com', 'client-1', ['mcp:tools']);
+    expect(await store.covers('alice@example.com', 'client-1', [])).toBe(true);
+    expect(await store.covers('alice@example.com', 'client-1', ['mcp:tools'])).toBe(true);
+    expect(await store.covers('alice@example.com', 'client-1', ['mcp:tools', 'mcp:admin'])).toBe(false);
+    expect(await store.covers('bob@example.com', 'client-1', ['mcp:tools'])).toBe(false);
+    expect(await store.covers('alice@example.com', 'client-2', ['mcp:tools'])).toBe(false);
   });
 
-  it('the variant with an approval the attacker made in their own browser gives the victim no code either', async () => {
-    const clientId = await attackerClient();
-    // The attacker signs in with their own account and approves their own client (remembered).
-    const attacker = new TestBrowser();
-    h.provider.setDefaultUser('attacker@example.com');
-    const own = await attacker.navigate(
-      h.authorizeUrl(clientId, { redirectUri: ATTACKER_REDIRECT }).url,
-      toAttacker,
-    );
-    expect(own.page?.html).toContain('name="decision"');
-    const approved = await attacker.submit(own.page!, { button: 'approve' });
-    expect(approved.headers.get('location')).toMatch(/^https:\/\/attacker\.example\/cb\?code=/);
-    // Then sends the victim a fresh upstream URL of a transaction started in the attacker's browser.
-    const google = await upstreamUrl(attacker, clientId);
-    h.provider.setDefaultUser('victim@example.com');
-    const { page, stoppedAt } = await new TestBrowser().navigate(google, toAttacker);
-    expect(stoppedAt).toBeUndefined();
-    expect(page!.status).toBe(400);
-  });
-
-  it('an /authorize link opened by the victim shows a consent page naming the client; no code without approval', async () => {
-    const clientId = await attackerClient();
-    h.provider.setDefaultUser('victim2@example.com');
-    const victim = new TestBrowser();
-    const { page, stoppedAt } = await victim.navigate(
-      h.authorizeUrl(clientId, { redirectUri: ATTACKER_REDIRECT }).url,
-      toAttacker,
-    );
-    expect(stoppedAt, 'a code went to the attacker without consent').toBeUndefined();
-    expect(page!.status).toBe(200);
-    expect(page!.html).toContain('Totally Legit Assistant');
-    expect(page!.html).toContain('attacker.example');
-    expect(page!.html).toContain('victim2@example.com');
-    expect(page!.html).toMatch(/first seen/i);
-    expect(page!.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
-    expect(page!.headers.get('x-frame-options')).toBe('DENY');
-    // Denying sends the client an access_denied error and no code.
-    const denied = await victim.submit(page!, { button: 'deny' });
-    const location = new URL(denied.headers.get('location')!);
-    expect(location.searchParams.get('error')).toBe('access_denied');
-    expect(location.searchParams.get('code')).toBeNull();
-  });
-
-  it('the consent form must be posted from the browser that holds the flow, with its anti-CSRF token', async () => {
-    const registered = await h.register();
-    const clientId = String(registered.body.client_id);
-    h.provider.setDefaultUser('csrf@example.com');
-    const user = new TestBrowser();
-    const { page } = await user.navigate(h.authorizeUrl(clientId).url, toClient);
-    expect(page?.html).toContain('name="decision"');
-    // Another browser posting the very same form gets nothing.
-    const forms = parseForms(page!);
-    const other = new TestBrowser();
-    const foreign = await other.request(forms[0]!.action, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ ...forms[0]!.fields, decision: 'approve' }),
-    });
-    expect(foreign.status).toBe(400);
-    expect(foreign.headers.get('location')).toBeNull();
-    // The right browser with a forged anti-CSRF token gets nothing either.
-    const forged = await user.submit(page!, { button: 'approve', overrides: { csrf: 'x'.repeat(43) } });
-    expect(forged.status).toBe(400);
-    expect(forged.headers.get('location')).toBeNull();
-    // A second load (prefetch, double click) does not invalidate the first form.
-    const again = await user.navigate(page!.url, toClient);
-    expect(again.page?.status).toBe(200);
-    const approved = await user.submit(page!, { button: 'approve' });
-    expect(approved.status).toBe(303);
-    expect(new URL(approved.headers.get('location')!).searchParams.get('code')).toBeTruthy();
-    // The form is single use.
-    const replay = await user.submit(page!, { button: 'approve' });
-    expect(replay.status).toBe(400);
-  });
-
-  it('asks once per (user, client): the next sign-in with the same client skips the page, another client is asked', async () => {
-    const registered = await h.register({ client_name: 'Remembered' });
-    const clientId = String(registered.body.client_id);
-    const first = await h.signIn(clientId, 'remember@example.com');
-    expect(first.consentShown).toBe(true);
-    const second = await h.signIn(clientId, 'remember@example.com', { browser: first.browser });
-    expect(second.consentShown).toBe(false);
-    const other = await h.register({ client_name: 'Another' });
-    const third = await h.signIn(String(other.body.client_id), 'remember@example.com');
-    expect(third.consentShown).toBe(true);
-    const otherUser = await h.signIn(clientId, 'someone-else@example.com');
-    expect(otherUser.consentShown).toBe(true);
-  });
-
-  it('a replayed Google callback is refused (the flow cookie is single use)', async () => {
-    const registered = await h.register();
-    const clientId = String(registered.body.client_id);
-    h.provider.setDefaultUser('replay-callback@example.com');
-    const browser = new TestBrowser();
-    const toGoogle = await browser.request(h.authorizeUrl(clientId).url);
-    const atGoogle = await browser.request(toGoogle.headers.get('location')!);
-    const callback = new URL(atGoogle.headers.get('location')!);
-    const cookie = browser.cookieHeader(callback);
-    const first = await browser.navigate(callback, toClient);
-    expect(first.page?.status).toBe(200);
-    const replay = await fetch(callback, { headers: { cookie }, redirect: 'manual' });
-    expect(replay.status).toBe(400);
-    expect(replay.headers.get('location')).toBeNull();
+  it('merges scopes approved at different times, forgets on request and at expiry', async () => {
+    const { clock, approvals: store } = approvals();
+    await store.approve('alice@example.com', 'client-1', ['a']);
+    await store.approve('alice@example.com', 'client-1', ['b']);
+    expect(await store.covers('alice@example.com', 'client-1', ['a', 'b'])).toBe(true);
+    await store.forget('alice@example.com', 'client-1');
+    expect(await store.covers('alice@example.com', 'client-1', [])).toBe(false);
+    await store.approve('alice@example.com', 'client-1', ['a']);
+    clock.advance(59_999);
+    expect(await store.covers('alice@example.com', 'client-1', ['a'])).toBe(true);
+    clock.advance(1);
+    expect(await store.covers('alice@example.com', 'client-1', ['a'])).toBe(false);
   });
 });
 
-describe('MCP authorization: errors before consent are pages, never redirects (RFC 9700 §4.11.2)', () => {
-  let h: Harness;
-  let clientId: string;
-  beforeAll(async () => {
-    h = await startHarness();
-    const registered = await h.register({ redirect_uris: [ATTACKER_REDIRECT] });
-    clientId = String(registered.body.client_id);
+describe('redirectTarget', () => {
+  it('is host and port for web redirects, and the scheme for an app', () => {
+    expect(redirectTarget('https://evil.example:8443/callback?x=1')).toBe('evil.example:8443');
+    expect(redirectTarget('http://127.0.0.1:3000/cb')).toBe('127.0.0.1:3000');
+    expect(redirectTarget('com.example.app:/oauth2redirect')).toBe('com.example.app:');
   });
-  afterAll(async () => {
-    await h.close();
+});
+
+describe('consentPage', () => {
+  const client: ClientRecord = {
+    client_id: 'https://client.example/meta.json',
+    client_name: '  <b>Friendly</b> Client  ',
+    redirect_uris: ['https://evil.example:8443/cb'],
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+    client_id_issued_at: 1_700_000_000,
+    firstSeenAt: Date.UTC(2026, 10, 3, 22, 0, 0),
+  };
+  const input = {
+    client,
+    userId: 'alice@example.com',
+    redirectUri: 'https://evil.example:8443/cb',
+    mcpScopes: ['mcp:tools'],
+    googleScopes: ['openid', 'email'],
+    actionUrl: 'https://mcp.example.com/consent',
+    consentId: 'consent-"1"',
+    csrf: 'csrf<token>',
+    resourceName: 'Example MCP',
+  };
+
+  it('names the client, the destination, the first-seen date, the scopes and the account, escaped', async () => {
+    const response = consentPage(input);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('<dd>&#60;b&#62;Friendly&#60;/b&#62; Client</dd>'); // trimmed and escaped
+    expect(html).not.toContain('<b>Friendly</b>');
+    expect(html).toContain('<code>https://client.example/meta.json</code>');
+    expect(html).toContain('<strong>evil.example:8443</strong>');
+    expect(html).toContain('<dd>2026-11-03</dd>');
+    expect(html).toContain('<dd>mcp:tools</dd>');
+    expect(html).toContain('alice@example.com, with this server’s Google access (openid email)');
+    expect(html).toMatch(/name="consent" value="consent-&#34;1&#34;"/);
+    expect(html).toMatch(/name="csrf" value="csrf&#60;token&#62;"/);
+    expect(html).toContain('action="https://mcp.example.com/consent"');
   });
 
-  const cases: Array<[string, Parameters<Harness['authorizeUrl']>[1]]> = [
-    ['code_challenge_method=plain', { method: 'plain' }],
-    ['a resource that is not this server', { resource: 'https://other.example/mcp' }],
-    ['a scope outside the allow-list', { scope: 'admin' }],
-  ];
-  for (const [what, options] of cases) {
-    it(`answers ${what} with an error page on the server`, async () => {
-      const { url } = h.authorizeUrl(clientId, { redirectUri: ATTACKER_REDIRECT, ...options });
-      const response = await fetch(url, { redirect: 'manual' });
-      expect(response.headers.get('location'), 'redirected an error to the client').toBeNull();
-      expect(response.status).toBe(400);
-      expect(response.headers.get('content-type')).toContain('text/html');
-      expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
-    });
-  }
-
-  it('answers an unknown client and a redirect URI that was not registered with a page', async () => {
-    for (const url of [
-      h.authorizeUrl('no-such-client', { redirectUri: ATTACKER_REDIRECT }).url,
-      h.authorizeUrl(clientId, { redirectUri: 'https://elsewhere.example/cb' }).url,
-    ]) {
-      const response = await fetch(url, { redirect: 'manual' });
-      expect(response.status).toBe(400);
-      expect(response.headers.get('location')).toBeNull();
-    }
+  it('lets the form post only to itself and to the redirect origin (or an app scheme)', () => {
+    const web = consentPage(input).headers.get('content-security-policy') ?? '';
+    expect(web).toMatch(/form-action 'self' https:\/\/evil\.example:8443(;|$)/);
+    const app =
+      consentPage({ ...input, redirectUri: 'com.example.app:/cb' }).headers.get('content-security-policy') ??
+      '';
+    expect(app).toMatch(/form-action 'self' com\.example\.app:(;|$)/);
   });
 
-  it('sends no X-Powered-By header', async () => {
-    const response = await fetch(`${h.server.url}/.well-known/oauth-authorization-server`);
-    expect(response.headers.get('x-powered-by')).toBeNull();
+  it('says so when the client has no name or asks for no MCP scope', async () => {
+    const html = await consentPage({
+      ...input,
+      client: { ...client, client_name: '   ' },
+      mcpScopes: [],
+    }).text();
+    expect(html).toContain('An unnamed MCP client');
+    expect(html).toContain('(none beyond calling its tools)');
   });
 });
