@@ -126,3 +126,63 @@ describe('TokenFamilies verified-token cache', () => {
     await expect(replica.verify(tokens.access_token)).rejects.toMatchObject({ error: 'invalid_token' });
   });
 });
+
+/**
+ * Each layer of a pair that masks the other in an end-to-end flow, tested alone: the code's expiry
+ * in the PKCE challenge lookup and in the exchange (the backend keeps a code a minute past its
+ * expiry, so its own expiry is what refuses it); a family's revocation marker in verification and
+ * in refresh (the access token's own record is still there).
+ */
+describe('TokenFamilies layers', () => {
+  async function codeFor(replica: TokenFamilies, sessionStore: OAuth21SessionStore) {
+    await sessionStore.storeSession(USER);
+    const session = (await sessionStore.getSession(USER))!;
+    return replica.issueCode({
+      clientId: CLIENT,
+      userId: USER,
+      generation: session.generation,
+      scopes: ['mcp:read'],
+      resource: 'http://127.0.0.1/mcp',
+      redirectUri: 'http://127.0.0.1/cb',
+      codeChallenge: 'c'.repeat(43),
+    });
+  }
+
+  it('the challenge lookup refuses a code at its expiry, on its own', async () => {
+    const { replica, sessionStore, clock } = setup(false);
+    const code = await codeFor(replica, sessionStore);
+    clock.advance(299_999);
+    expect(await replica.challengeFor(CLIENT, code)).toBe('c'.repeat(43));
+    await expect(replica.challengeFor('another-client', code)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    clock.advance(1);
+    await expect(replica.challengeFor(CLIENT, code)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('the exchange refuses a code at its expiry, on its own (no challenge lookup before it)', async () => {
+    const { replica, sessionStore, clock } = setup(false);
+    const early = await codeFor(replica, sessionStore);
+    clock.advance(299_999);
+    await expect(replica.exchangeCode(early, () => {})).resolves.toMatchObject({ grant: { userId: USER } });
+    const late = await codeFor(replica, sessionStore);
+    clock.advance(300_000);
+    await expect(replica.exchangeCode(late, () => {})).rejects.toMatchObject({
+      error: 'invalid_grant',
+      message: 'the authorization code expired',
+    });
+  });
+
+  it('a revoked family ends its access token in verification and its refresh token in refresh', async () => {
+    const { replica, families, signIn, reads } = setup(false);
+    const tokens = await signIn();
+    await families().revoke(CLIENT, tokens.refresh_token!);
+    reads.length = 0;
+    await expect(replica.verify(tokens.access_token)).rejects.toMatchObject({ error: 'invalid_token' });
+    // The access token's record was found; the family's revocation marker refused it.
+    expect(reads).toEqual(expect.arrayContaining(['mcp-access', 'mcp-family-revoked']));
+    await expect(replica.refresh(CLIENT, tokens.refresh_token!, {})).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+});
