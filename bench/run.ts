@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { startRedisServer } from '../test/support/redis-server.js';
 import { cliImportBenchmark } from './cli-import.js';
 import { databaseBenchmarks } from './databases.js';
 import { hotPath } from './hot-path.js';
@@ -34,7 +35,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const startedAt = Date.now();
 
 /** 4a. Bytes of heap per fully active user, with the session state in memory and in Redis. */
-function activeUserMemory(): string[] {
+async function activeUserMemory(): Promise<string[]> {
   const child = fileURLToPath(new URL('./active-user-child.ts', import.meta.url));
   const measure = (target: string) => {
     const output = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, target], {
@@ -51,10 +52,14 @@ function activeUserMemory(): string[] {
   };
   log('  memory: 50,000 fully active users, session state in memory (child process)');
   const memory = measure('memory');
-  const redis = redisUrlForChild();
-  log(`  memory: the same with the session state in Redis${redis.url ? '' : ' (skipped: no redis-server)'}`);
-  const inRedis = redis.url ? measure(redis.url) : undefined;
-  redis.stop();
+  const redis = await startRedisServer();
+  log(`  memory: the same with the session state in Redis${redis ? '' : ' (skipped: no redis-server)'}`);
+  let inRedis: ReturnType<typeof measure> | undefined;
+  try {
+    inRedis = redis ? measure(redis.url) : undefined;
+  } finally {
+    await redis?.stop();
+  }
   const row = (label: string, m: typeof memory | undefined) =>
     m === undefined
       ? `| ${label} | (redis-server not installed) | | |`
@@ -82,46 +87,7 @@ function activeUserMemory(): string[] {
   ];
 }
 
-/** A redis-server for a child process, started and stopped synchronously around it. */
-function redisUrlForChild(): { url: string | undefined; stop: () => void } {
-  const binary = execFileSync('sh', ['-c', 'command -v redis-server || true'], { encoding: 'utf8' }).trim();
-  if (!binary) return { url: undefined, stop: () => {} };
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  execFileSync(binary, [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--daemonize',
-    'yes',
-    '--pidfile',
-    `/tmp/mcpoc-bench-redis-${port}.pid`,
-  ]);
-  for (let i = 0; i < 50; i++) {
-    try {
-      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'ignore' });
-      break;
-    } catch {
-      execFileSync('sleep', ['0.1']);
-    }
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      try {
-        execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore' });
-      } catch {
-        // already gone
-      }
-    },
-  };
-}
-
-function memorySection(): string {
+async function memorySection(): Promise<string> {
   log('  memory: 100,000 sessions, then 1,000,000 into a store bounded at 100,000 (child process)');
   const child = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
   const output = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', child], {
@@ -143,7 +109,7 @@ function memorySection(): string {
   const floodGrowth = result.samples.map((sample) => sample.heap - result.beforeFlood.heap);
   const bounded = Math.max(...floodGrowth) <= heapFor100k * 1.25;
   log(`  memory: ${fmt.int(heapFor100k / 100_000)} bytes of heap per session + token`);
-  const active = activeUserMemory();
+  const active = await activeUserMemory();
   return [
     ...active,
     '## 4. Memory: sessions and bearer tokens',
@@ -177,7 +143,7 @@ for (const section of sections) {
   log(`[bench] ${section}`);
   if (section === 'hot') parts.push((await hotPath(log)).markdown);
   if (section === 'refresh') parts.push(await refreshBenchmarks(log));
-  if (section === 'memory') parts.push(memorySection());
+  if (section === 'memory') parts.push(await memorySection());
   if (section === 'stores') parts.push(await storeBenchmarks(log));
   if (section === 'databases') parts.push(await databaseBenchmarks(log));
   if (section === 'http') parts.push(await httpBenchmark(log));

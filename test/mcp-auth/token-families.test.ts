@@ -44,10 +44,11 @@ function setup(cache: { max: number; ttlMs: number } | false, accessTokenTtlMs =
       verifiedTokenCache,
     });
   const replica = families();
-  const signIn = async (on: TokenFamilies = replica) => {
+  /** A code for USER (signed in), as the authorization endpoint would issue it. */
+  const issueCode = async (on: TokenFamilies = replica) => {
     await sessionStore.storeSession(USER);
     const session = (await sessionStore.getSession(USER))!;
-    const code = await on.issueCode({
+    return on.issueCode({
       clientId: CLIENT,
       userId: USER,
       generation: session.generation,
@@ -56,9 +57,10 @@ function setup(cache: { max: number; ttlMs: number } | false, accessTokenTtlMs =
       redirectUri: 'http://127.0.0.1/cb',
       codeChallenge: 'c'.repeat(43),
     });
-    return (await on.exchangeCode(code, () => {})).tokens;
   };
-  return { clock, reads, sessionStore, replica, families, signIn };
+  const signIn = async (on: TokenFamilies = replica) =>
+    (await on.exchangeCode(await issueCode(on), () => {})).tokens;
+  return { clock, reads, sessionStore, replica, families, issueCode, signIn };
 }
 
 describe('TokenFamilies verified-token cache', () => {
@@ -134,23 +136,9 @@ describe('TokenFamilies verified-token cache', () => {
  * in refresh (the access token's own record is still there).
  */
 describe('TokenFamilies layers', () => {
-  async function codeFor(replica: TokenFamilies, sessionStore: OAuth21SessionStore) {
-    await sessionStore.storeSession(USER);
-    const session = (await sessionStore.getSession(USER))!;
-    return replica.issueCode({
-      clientId: CLIENT,
-      userId: USER,
-      generation: session.generation,
-      scopes: ['mcp:read'],
-      resource: 'http://127.0.0.1/mcp',
-      redirectUri: 'http://127.0.0.1/cb',
-      codeChallenge: 'c'.repeat(43),
-    });
-  }
-
   it('the challenge lookup refuses a code at its expiry, on its own', async () => {
-    const { replica, sessionStore, clock } = setup(false);
-    const code = await codeFor(replica, sessionStore);
+    const { replica, issueCode, clock } = setup(false);
+    const code = await issueCode();
     clock.advance(299_999);
     expect(await replica.challengeFor(CLIENT, code)).toBe('c'.repeat(43));
     await expect(replica.challengeFor('another-client', code)).rejects.toMatchObject({
@@ -161,11 +149,11 @@ describe('TokenFamilies layers', () => {
   });
 
   it('the exchange refuses a code at its expiry, on its own (no challenge lookup before it)', async () => {
-    const { replica, sessionStore, clock } = setup(false);
-    const early = await codeFor(replica, sessionStore);
+    const { replica, issueCode, clock } = setup(false);
+    const early = await issueCode();
     clock.advance(299_999);
     await expect(replica.exchangeCode(early, () => {})).resolves.toMatchObject({ grant: { userId: USER } });
-    const late = await codeFor(replica, sessionStore);
+    const late = await issueCode();
     clock.advance(300_000);
     await expect(replica.exchangeCode(late, () => {})).rejects.toMatchObject({
       error: 'invalid_grant',
