@@ -14,7 +14,8 @@ import { ConfigurationError, InvalidInputError, ProviderError } from '../errors.
 import { escapeHtml } from '../http/responses.js';
 import { isMissingPackage } from '../internal/optional-peer.js';
 import { type Logger, silentLogger } from '../logger.js';
-import type { AuthorizationResult, CredentialManager } from '../refresh/manager.js';
+import type { AuthorizationResult } from '../refresh/authorization.js';
+import type { CredentialManager } from '../refresh/manager.js';
 import { createPkcePair, randomToken } from '../secrets.js';
 
 /** The default time a sign-in waits for the browser to come back, ms: 5 minutes. */

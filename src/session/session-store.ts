@@ -14,6 +14,7 @@ import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
 import { type Clock, systemClock } from '../clock.js';
 import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../errors.js';
 import { logFailure } from '../internal/failure-log.js';
+import { compareAndSwap, TRY_AGAIN } from '../internal/retry.js';
 import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
@@ -414,7 +415,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       boundAt: now,
       liveUntil: now + this.#ttl.binding,
     });
-    for (let attempt = 0; attempt < 3; attempt++) {
+    const bindingRound = async (): Promise<void | typeof TRY_AGAIN> => {
       if (
         await this.#backend.set(NS.binding, mcpSessionId, binding, {
           ttlMs: this.#ttl.binding,
@@ -425,10 +426,10 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         return;
       }
       const existing = await this.#backend.get<BindingRecord>(NS.binding, mcpSessionId);
-      if (existing === undefined) continue; // expired in between: try again
+      if (existing === undefined) return TRY_AGAIN; // expired in between
       if (existing.liveUntil <= now) {
         await this.#backend.delete(NS.binding, mcpSessionId);
-        continue;
+        return TRY_AGAIN;
       }
       if (existing.userId !== userId) {
         this.#logger.warn(
@@ -445,12 +446,19 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         await this.#backend.set(NS.binding, mcpSessionId, binding, { ttlMs: this.#ttl.binding });
         await this.#backend.addMember(NS.userBindings, userId, mcpSessionId, this.#ttl.binding);
       }
-      return;
-    }
-    throw new AccessDeniedError('could not bind the MCP session; try again', {
-      userId,
-      reason: 'bind-contention',
-    });
+    };
+    await compareAndSwap(
+      {
+        retries: 2,
+        isConflict: () => false,
+        exhausted: () =>
+          new AccessDeniedError('could not bind the MCP session; try again', {
+            userId,
+            reason: 'bind-contention',
+          }),
+      },
+      bindingRound,
+    );
   }
 
   /**

@@ -23,7 +23,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { StoredCredentials, VersionedCredentials } from '../credentials.js';
 import type { KeyProvider } from '../encryption/keyring.js';
-import { ConflictError, CorruptCredentialsError, InvalidInputError } from '../errors.js';
+import { CorruptCredentialsError, InvalidInputError } from '../errors.js';
+import { compareAndSwap } from '../internal/retry.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { normaliseUserId } from '../user-id.js';
 import { validateDelete, validateWrite } from './input.js';
@@ -189,7 +190,7 @@ export class EncryptedCredentialStore implements CredentialStore {
    */
   async rotateRecord(rawUserId: string): Promise<RotationOutcome> {
     const userId = normaliseUserId(rawUserId);
-    for (let attempt = 0; ; attempt++) {
+    return compareAndSwap({ retries: 2 }, async (): Promise<RotationOutcome> => {
       const entry = await this.#inner.get(userId);
       if (!entry) return 'missing';
       const primary = await this.#keyring.primaryKey();
@@ -201,13 +202,9 @@ export class EncryptedCredentialStore implements CredentialStore {
         return 'current';
       }
       const record = await this.open(userId, entry.credentials);
-      try {
-        await this.#inner.put(userId, await this.seal(userId, record), { ifVersion: entry.version });
-        return 'rotated';
-      } catch (error) {
-        if (!(error instanceof ConflictError) || attempt >= 2) throw error;
-      }
-    }
+      await this.#inner.put(userId, await this.seal(userId, record), { ifVersion: entry.version });
+      return 'rotated';
+    });
   }
 
   /**

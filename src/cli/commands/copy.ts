@@ -8,6 +8,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { StoredCredentials } from '../../credentials.js';
 import { CredentialError, isCredentialError } from '../../errors.js';
+import { compareAndSwap } from '../../internal/retry.js';
 import type { CredentialStore } from '../../stores/types.js';
 
 /** What happened to one user. */
@@ -69,21 +70,20 @@ export async function copyInto(
   record: StoredCredentials,
   options: { dryRun: boolean; side: string },
 ): Promise<CopyDecision> {
-  for (let attempt = 0; ; attempt++) {
-    let existing: Awaited<ReturnType<CredentialStore['get']>>;
-    try {
-      existing = await target.get(userId);
-    } catch (error) {
-      throw onSide(error, options.side);
-    }
-    const decision = decide(record, existing?.credentials);
-    if (options.dryRun || (decision.outcome !== 'migrated' && decision.outcome !== 'updated'))
-      return decision;
-    try {
-      await target.put(userId, record, { ifVersion: existing ? existing.version : null });
-      return decision;
-    } catch (error) {
-      if (!isCredentialError(error, 'CONFLICT') || attempt >= 2) throw onSide(error, options.side);
-    }
+  try {
+    // isCredentialError, not instanceof: the target may be a store built against another copy of the package.
+    return await compareAndSwap(
+      { retries: 2, isConflict: (error) => isCredentialError(error, 'CONFLICT') },
+      async () => {
+        const existing = await target.get(userId);
+        const decision = decide(record, existing?.credentials);
+        if (options.dryRun || (decision.outcome !== 'migrated' && decision.outcome !== 'updated'))
+          return decision;
+        await target.put(userId, record, { ifVersion: existing ? existing.version : null });
+        return decision;
+      },
+    );
+  } catch (error) {
+    throw onSide(error, options.side);
   }
 }
