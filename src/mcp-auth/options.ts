@@ -13,7 +13,13 @@ import type { SignInPolicy } from '../refresh/authorization.js';
 import type { CredentialManager } from '../refresh/manager.js';
 import type { SessionBackend } from '../session/backend.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
+import { resolveVerifiedTokenCache } from '../session/verified-tokens.js';
 import type { ClientMetadataOptions } from './client-metadata.js';
+
+export {
+  DEFAULT_VERIFIED_TOKEN_CACHE_MAX,
+  DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS,
+} from '../session/verified-tokens.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -37,10 +43,6 @@ export const DEFAULT_PENDING_CLIENT_TTL_MS = DAY;
 export const DEFAULT_CLIENT_TTL_MS = 90 * DAY;
 /** Default cap on pending registrations kept in process (memory backend): 10,000. */
 export const DEFAULT_MAX_PENDING_CLIENTS = 10_000;
-/** Default lifetime of a remembered verification, ms: in-process backends, and shared ones. */
-export const DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS = Object.freeze({ inProcess: 60_000, shared: 5_000 });
-/** Default number of remembered verifications. */
-export const DEFAULT_VERIFIED_TOKEN_CACHE_MAX = 100_000;
 /** Default budget of /register per client address: 20 per hour. */
 export const DEFAULT_REGISTER_RATE_LIMIT: RateLimit = Object.freeze({ limit: 20, windowMs: HOUR });
 /** Default budget of /authorize per client address: 60 per 10 minutes. */
@@ -289,7 +291,7 @@ export function resolveOptions(options: McpAuthorizationServerOptions): Resolved
       DEFAULT_AUTHORIZATION_CODE_TTL_MS,
       'authorizationCodeTtlMs',
     ),
-    verifiedTokenCache: verifiedTokenCache(
+    verifiedTokenCache: resolveVerifiedTokenCache(
       options.verifiedTokenCache,
       options.backend ?? options.sessionStore.backend,
     ),
@@ -317,24 +319,4 @@ export function resolveOptions(options: McpAuthorizationServerOptions): Resolved
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
   };
-}
-
-function verifiedTokenCache(
-  option: { max?: number; ttlMs?: number } | false | undefined,
-  backend: SessionBackend,
-): { max: number; ttlMs: number } | false {
-  if (option === false) return false;
-  const ttlMs = duration(
-    option?.ttlMs,
-    backend.getSync
-      ? DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS.inProcess
-      : DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS.shared,
-    'verifiedTokenCache.ttlMs',
-    true,
-  );
-  const max = option?.max ?? DEFAULT_VERIFIED_TOKEN_CACHE_MAX;
-  if (!Number.isSafeInteger(max) || max < 1) {
-    throw new ConfigurationError('verifiedTokenCache.max must be a positive integer');
-  }
-  return ttlMs === 0 ? false : { max, ttlMs };
 }

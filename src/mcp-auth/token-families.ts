@@ -15,11 +15,11 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.js';
-import { TouchLru } from '../internal/touch-lru.js';
 import type { Logger } from '../logger.js';
 import { randomToken, sha256 } from '../secrets.js';
 import type { SessionBackend } from '../session/backend.js';
 import type { OAuth21SessionStore, SessionInfo } from '../session/session-store.js';
+import { isTokenShaped, RecentVerifications } from '../session/verified-tokens.js';
 import { OAuthFailure } from './oauth-error.js';
 
 /** Backend namespaces of the token families. */
@@ -110,17 +110,15 @@ const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** See the module documentation. */
 export class TokenFamilies {
   readonly #o: TokenFamiliesOptions;
-  readonly #verified: TouchLru<RememberedAccess> | undefined;
-  readonly #verifiedTtlMs: number;
+  readonly #verified: RecentVerifications<RememberedAccess> | undefined;
   // Families revoked by this replica, for as long as a remembered verification could outlive them.
   readonly #revokedHere: LRUCache<string, true> | undefined;
 
   constructor(options: TokenFamiliesOptions) {
     this.#o = options;
     const cache = options.verifiedTokenCache;
-    this.#verifiedTtlMs = cache ? cache.ttlMs : 0;
     if (cache) {
-      this.#verified = new TouchLru<RememberedAccess>(cache.max);
+      this.#verified = new RecentVerifications<RememberedAccess>(cache);
       this.#revokedHere = new LRUCache<string, true>({
         max: cache.max,
         ttl: cache.ttlMs,
@@ -352,14 +350,11 @@ export class TokenFamilies {
    * receives the user's live session that was read to decide it.
    */
   async verify(token: string, seen?: (session: SessionInfo) => void): Promise<VerifiedAccess> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 512) {
-      throw new OAuthFailure('invalid_token', 'invalid access token');
-    }
+    if (!isTokenShaped(token)) throw new OAuthFailure('invalid_token', 'invalid access token');
     const now = this.#o.clock.now();
-    const remembered = this.#verified?.get(token, now);
+    const remembered = this.#verified?.recall(token, now);
     if (
       remembered !== undefined &&
-      now - remembered.verifiedAt < this.#verifiedTtlMs &&
       remembered.access.expiresAt > now &&
       !this.#revokedHere?.has(remembered.familyId)
     ) {
@@ -369,12 +364,12 @@ export class TokenFamilies {
         seen?.(session);
         return remembered.access;
       }
-      this.#verified?.delete(token);
+      this.#verified?.forget(token);
       throw new OAuthFailure('invalid_token', 'the user signed out');
     }
     const record = await this.#o.backend.get<TokenRecord>(NS.access, sha256(token));
     if (!record) {
-      this.#verified?.delete(token);
+      this.#verified?.forget(token);
       throw new OAuthFailure('invalid_token', 'unknown or revoked access token');
     }
     if (record.expiresAt <= now) throw new OAuthFailure('invalid_token', 'the access token expired');
@@ -395,7 +390,7 @@ export class TokenFamilies {
       expiresAt: record.expiresAt,
       resource: record.resource,
     };
-    this.#verified?.set(
+    this.#verified?.remember(
       token,
       { access, familyId: record.familyId, generation: record.generation, verifiedAt: now },
       now,
@@ -412,13 +407,13 @@ export class TokenFamilies {
     clientId: string,
     token: string,
   ): Promise<{ kind: 'access' | 'refresh'; userId: string } | undefined> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > 512) return undefined;
+    if (!isTokenShaped(token)) return undefined;
     const tokenHash = sha256(token);
     const access = await this.#o.backend.get<TokenRecord>(NS.access, tokenHash);
     if (access) {
       if (access.clientId !== clientId) return this.#foreign(clientId, access);
       await this.#o.backend.delete(NS.access, tokenHash);
-      this.#verified?.delete(token);
+      this.#verified?.forget(token);
       return { kind: 'access', userId: access.userId };
     }
     const refresh = await this.#o.backend.get<TokenRecord>(NS.refresh, tokenHash);

@@ -26,12 +26,19 @@ export interface BackendSetOptions {
  * Redis: TTLs and the server's maxmemory policy).
  */
 export interface SessionBackend {
+  /**
+   * Where the entries live. `'in-process'` (the memory backend): nothing is shared with other
+   * processes, so the verifiers remember a verification longer (60 s: a revoke here clears it at
+   * once) and use `getSync`. `'shared'` (Redis, PostgreSQL): 5 s, and what a request read is carried
+   * through it instead of read again. A backend that does not say is treated as `'shared'`.
+   */
+  readonly locality?: 'in-process' | 'shared';
   /** Reads an entry; `undefined` when absent or expired. */
   get<T>(namespace: string, key: string): Promise<T | undefined>;
   /**
    * Optional synchronous `get`, for backends that hold everything in process (memory). The session
-   * store uses it on the per-request path to avoid a promise per lookup. `now` (epoch ms, the
-   * caller's clock reading) spares a clock read per lookup.
+   * store uses it on the per-request path, when `locality` is `'in-process'`, to avoid a promise per
+   * lookup. `now` (epoch ms, the caller's clock reading) spares a clock read per lookup.
    */
   getSync?<T>(namespace: string, key: string, now?: number): T | undefined;
   /** Writes an entry; resolves `false` only when `onlyIfAbsent` found one. */

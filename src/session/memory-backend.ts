@@ -40,6 +40,7 @@ type Entry = { value: unknown; expiresAt: number };
  * several replicas must share sessions.
  */
 export class MemorySessionBackend implements SessionBackend {
+  readonly locality = 'in-process' as const;
   readonly #maps = new Map<string, TouchLru<Entry>>();
   readonly #sets = new Map<string, LRUCache<string, string[]>>();
   readonly #maxEntries: number;

@@ -57,6 +57,7 @@ export interface PostgresSessionBackendOptions extends PgConnectionOptions {
 
 /** See the module documentation. */
 export class PostgresSessionBackend implements SessionBackend {
+  readonly locality = 'shared' as const;
   readonly #entries: string;
   readonly #members: string;
   readonly #tableName: string;

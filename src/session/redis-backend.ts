@@ -76,6 +76,7 @@ return {value, 0, redis.call('GET', KEYS[2]) or ARGV[1]}`;
  * session store relies on is atomic across replicas.
  */
 export class RedisSessionBackend implements SessionBackend {
+  readonly locality = 'shared' as const;
   readonly #client: RedisClient;
   readonly #prefix: string;
   readonly #logger: Logger;

@@ -15,7 +15,6 @@ import { type Clock, systemClock } from '../clock.js';
 import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../errors.js';
 import { logFailure } from '../internal/failure-log.js';
 import { compareAndSwap, TRY_AGAIN } from '../internal/retry.js';
-import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
 import { normaliseUserId } from '../user-id.js';
@@ -23,6 +22,12 @@ import type { SessionBackend } from './backend.js';
 import { MemorySessionBackend } from './memory-backend.js';
 import type { BindingRecord, SessionRecord, StateRecord, TokenRecord, VerifiedToken } from './records.js';
 import { RequestReads } from './request-reads.js';
+import {
+  isInProcess,
+  isTokenShaped,
+  RecentVerifications,
+  resolveVerifiedTokenCache,
+} from './verified-tokens.js';
 import { compact, recordOfInfo, toAuthInfo, toSessionInfo, toValidatedAccess } from './views.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -203,7 +208,6 @@ export interface OAuth21SessionStoreOptions {
   verifiedTokenCache?: { max?: number; ttlMs?: number } | false;
 }
 
-const MAX_TOKEN_LENGTH = 512;
 const MAX_ID_LENGTH = 256;
 const PRINTABLE_ID = /^[\x21-\x7e]+$/;
 
@@ -227,13 +231,16 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   readonly #ttl: { session: number; binding: number; token: number; state: number };
   readonly #tokenPrefix: string;
   readonly #defaultClientId: string;
-  readonly #verified: TouchLru<VerifiedToken> | undefined;
-  readonly #verifiedTtlMs: number;
+  readonly #verified: RecentVerifications<VerifiedToken> | undefined;
+  // The backend's getSync, when it keeps its entries in process: no promise per lookup.
+  readonly #getSync: (<T>(namespace: string, key: string, now?: number) => T | undefined) | undefined;
   // Only for backends that answer over the network; in-process reads cost less than carrying them.
   readonly #requestReads: RequestReads<SessionRecord, BindingRecord> | undefined;
   // Shared backends only, under the verified-token cache's lifetime: a binding changes only by
   // being removed, and the session it belongs to is still read on every request.
-  readonly #rememberedBindings: TouchLru<{ binding: BindingRecord; verifiedAt: number }> | undefined;
+  readonly #rememberedBindings:
+    | RecentVerifications<{ binding: BindingRecord; verifiedAt: number }>
+    | undefined;
 
   constructor(options: OAuth21SessionStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -260,18 +267,13 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     };
     this.#tokenPrefix = options.tokenPrefix ?? 'mcpoc_';
     this.#defaultClientId = options.defaultClientId ?? 'mcp-oauth-credentials';
-    const cacheOptions = options.verifiedTokenCache;
-    this.#verifiedTtlMs =
-      cacheOptions === false ? 0 : (cacheOptions?.ttlMs ?? (this.#backend.getSync ? 60_000 : 5_000));
-    this.#verified =
-      cacheOptions === false || this.#verifiedTtlMs <= 0
-        ? undefined
-        : new TouchLru(cacheOptions?.max ?? 100_000);
-    this.#requestReads = this.#backend.getSync ? undefined : new RequestReads();
+    const inProcess = isInProcess(this.#backend);
+    this.#getSync = inProcess ? this.#backend.getSync?.bind(this.#backend) : undefined;
+    const cache = resolveVerifiedTokenCache(options.verifiedTokenCache, this.#backend);
+    this.#verified = cache === false ? undefined : new RecentVerifications(cache);
+    this.#requestReads = inProcess ? undefined : new RequestReads();
     this.#rememberedBindings =
-      this.#requestReads === undefined || this.#verified === undefined
-        ? undefined
-        : new TouchLru((cacheOptions || undefined)?.max ?? 100_000);
+      this.#requestReads === undefined || cache === false ? undefined : new RecentVerifications(cache);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -383,7 +385,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const userId = normaliseUserId(rawUserId);
     const existed = await this.#backend.delete(NS.session, userId);
     for (const mcpSessionId of await this.#backend.takeMembers(NS.userBindings, userId)) {
-      this.#rememberedBindings?.delete(mcpSessionId);
+      this.#rememberedBindings?.forget(mcpSessionId);
       await this.#backend.delete(NS.binding, mcpSessionId);
     }
     for (const tokenHash of await this.#backend.takeMembers(NS.userTokens, userId)) {
@@ -469,16 +471,16 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   async getUserByMcpSession(mcpSessionId: string, verified?: AuthInfo): Promise<string | undefined> {
     if (!isId(mcpSessionId)) return undefined;
     const now = this.#clock.now();
-    const remembered = this.#rememberedBindings?.get(mcpSessionId, now);
+    const remembered = this.#rememberedBindings?.recall(mcpSessionId, now);
     let binding: BindingRecord | undefined;
-    if (remembered !== undefined && now - remembered.verifiedAt < this.#verifiedTtlMs) {
+    if (remembered !== undefined) {
       binding = remembered.binding;
     } else {
       const pendingBinding = this.#read<BindingRecord>(NS.binding, mcpSessionId, now);
       binding = pendingBinding instanceof Promise ? await pendingBinding : pendingBinding;
     }
     if (!binding || binding.liveUntil <= now) {
-      this.#rememberedBindings?.delete(mcpSessionId);
+      this.#rememberedBindings?.forget(mcpSessionId);
       return undefined;
     }
     let session = this.#requestReads?.session(verified, binding.userId, now);
@@ -487,11 +489,11 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       session = pendingSession instanceof Promise ? await pendingSession : pendingSession;
     }
     if (!session || session.liveUntil <= now || session.epoch !== binding.epoch) {
-      this.#rememberedBindings?.delete(mcpSessionId);
+      this.#rememberedBindings?.forget(mcpSessionId);
       return undefined;
     }
     if (remembered?.binding !== binding)
-      this.#rememberedBindings?.set(mcpSessionId, { binding, verifiedAt: now }, now);
+      this.#rememberedBindings?.remember(mcpSessionId, { binding, verifiedAt: now }, now);
     if (verified !== undefined) this.#requestReads?.keepBinding(verified, mcpSessionId, binding);
     return binding.userId;
   }
@@ -499,7 +501,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   /** Forgets a binding (for example when the MCP session closes). Resolves whether one existed. */
   async unbindMcpSession(mcpSessionId: string): Promise<boolean> {
     if (!isId(mcpSessionId)) return false;
-    this.#rememberedBindings?.delete(mcpSessionId);
+    this.#rememberedBindings?.forget(mcpSessionId);
     const binding = await this.#backend.take<BindingRecord>(NS.binding, mcpSessionId);
     if (!binding) return false;
     await this.#backend.removeMember(NS.userBindings, binding.userId, mcpSessionId);
@@ -552,16 +554,14 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
    * to the same request's session guard and tool helper (pass it on as `authInfo`).
    */
   async verifyBearerToken(token: string): Promise<AuthInfo> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
-      throw new InvalidTokenError('Invalid access token');
-    }
+    if (!isTokenShaped(token)) throw new InvalidTokenError('Invalid access token');
     const now = this.#clock.now();
-    let verified = this.#verified?.get(token, now);
-    if (verified === undefined || now - verified.verifiedAt >= this.#verifiedTtlMs) {
+    let verified = this.#verified?.recall(token, now);
+    if (verified === undefined) {
       const pendingRecord = this.#read<TokenRecord>(NS.token, sha256(token), now);
       const record = pendingRecord instanceof Promise ? await pendingRecord : pendingRecord;
       if (!record) {
-        this.#verified?.delete(token);
+        this.#verified?.forget(token);
         throw new InvalidTokenError('Unknown or revoked access token');
       }
       // Only what a later verification needs: the token record itself is not kept.
@@ -571,7 +571,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         expiresAt: record.expiresAt,
         verifiedAt: now,
       };
-      this.#verified?.set(token, verified, now);
+      this.#verified?.remember(token, verified, now);
     }
     if (verified.expiresAt <= now) throw new InvalidTokenError('Access token expired');
     const { info } = verified;
@@ -590,8 +590,8 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
 
   /** Revokes one bearer token. Resolves whether it existed. */
   async revokeBearerToken(token: string): Promise<boolean> {
-    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return false;
-    this.#verified?.delete(token);
+    if (!isTokenShaped(token)) return false;
+    this.#verified?.forget(token);
     const tokenHash = sha256(token);
     const record = await this.#backend.take<TokenRecord>(NS.token, tokenHash);
     if (!record) return false;
@@ -770,7 +770,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
    * failure (the backend is down) is logged once here, where a request's answer is decided.
    */
   #read<T>(namespace: string, key: string, now: number): T | undefined | Promise<T | undefined> {
-    if (this.#backend.getSync) return this.#backend.getSync<T>(namespace, key, now);
+    if (this.#getSync) return this.#getSync<T>(namespace, key, now);
     return this.#backend.get<T>(namespace, key).catch((error: unknown) => {
       logFailure(this.#logger, error, { component: 'session-store', operation: `read ${namespace}` });
       throw error;

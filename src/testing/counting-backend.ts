@@ -9,7 +9,7 @@ import type { BackendSetOptions, ClaimResult, SessionBackend } from '../session/
  * A session backend that forwards to another and counts the calls made through it, keyed
  * `"<method> <namespace>"` (for example `"get session"`). Around `RedisSessionBackend` or
  * `PostgresSessionBackend` each call is one round trip to the server, so the counts are the round
- * trips a request costs. It has no `getSync`, like every shared backend.
+ * trips a request costs. It is `'shared'` (see `SessionBackend.locality`) and has no `getSync`, like Redis.
  *
  * @example
  * ```ts
@@ -22,6 +22,7 @@ import type { BackendSetOptions, ClaimResult, SessionBackend } from '../session/
 export class CountingSessionBackend implements SessionBackend {
   /** Calls since the last {@link reset}, by `"<method> <namespace>"`. */
   readonly calls = new Map<string, number>();
+  readonly locality = 'shared' as const;
   readonly #inner: SessionBackend;
 
   constructor(inner: SessionBackend) {

@@ -18,7 +18,7 @@ function setup(cache: { max: number; ttlMs: number } | false, accessTokenTtlMs =
   const reads: string[] = [];
   const backend = new Proxy(inner, {
     get(target, property) {
-      if (property === 'getSync') return undefined;
+      if (property === 'getSync' || property === 'locality') return undefined;
       if (property === 'get') {
         return (namespace: string, key: string) => {
           reads.push(namespace);

@@ -63,7 +63,7 @@ export function describeSessionStore(
         const backend = await f.create(clock);
         const keeping = new Proxy(backend, {
           get(target, property) {
-            if (property === 'getSync') return undefined;
+            if (property === 'getSync' || property === 'locality') return undefined;
             if (property === 'set') {
               return (namespace: string, key: string, value: unknown, setOptions: { ttlMs: number }) =>
                 target.set(namespace, key, value, { ...setOptions, ttlMs: 365 * 86_400_000 });
