@@ -37,6 +37,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Type tests (`*.test-d.ts`) are checked by tsc as part of the run; they fail like any test.
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'tsconfig.json' },
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

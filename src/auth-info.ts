@@ -36,5 +36,6 @@ export interface AuthInfo {
  * Wrap it for an MCP SDK with `bearerVerifier` from `mcp-oauth-credentials/sdk-v1` or `/sdk-v2`.
  */
 export interface BearerTokenVerifier {
+  /** The token's `AuthInfo` (user id in `extra.userId`); rejects with `InvalidTokenError` when refused. */
   verifyBearerToken(token: string): Promise<AuthInfo>;
 }

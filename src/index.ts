@@ -37,7 +37,12 @@ export {
 } from './credentials.js';
 export type { EncryptionKey, KeyProvider } from './encryption/keyring.js';
 export { KEYS_ENV_VAR, Keyring, keyringFromEnv } from './encryption/keyring.js';
-export type { CredentialErrorCode, CredentialErrorOptions } from './errors.js';
+export type {
+  AccessDeniedReason,
+  AnyCredentialError,
+  CredentialErrorCode,
+  CredentialErrorOptions,
+} from './errors.js';
 export {
   AccessDeniedError,
   AuthorizationRequiredError,

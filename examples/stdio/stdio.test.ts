@@ -6,8 +6,9 @@
  * (timeout), a declined elicitation, and another Google account refused.
  */
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -18,7 +19,6 @@ import { LocalSignIn } from 'mcp-oauth-credentials/local';
 import { CredentialManager } from 'mcp-oauth-credentials/manager';
 import { type GoogleLikeProvider, startGoogleLikeProvider, TestBrowser } from 'mcp-oauth-credentials/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir } from '../../test/support/temp-dir.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const CALENDAR = 'https://www.googleapis.com/auth/calendar.readonly';
@@ -48,7 +48,7 @@ async function start(options: {
   env?: Record<string, string>;
   directory?: string;
 }): Promise<Session> {
-  const directory = options.directory ?? (await makeTempDir()).path;
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), 'mcp-oauth-stdio-')));
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: ['--import', 'tsx', 'examples/stdio/server.ts'],

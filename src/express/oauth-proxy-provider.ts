@@ -34,7 +34,9 @@ export interface SdkV1AuthorizationParams {
 
 /** The SDK v1 `OAuthRegisteredClientsStore` (structurally). */
 export interface SdkV1ClientsStore {
+  /** The registered client with this id, if any. */
   getClient(clientId: string): Promise<SdkV1Client | undefined>;
+  /** Registers a client (RFC 7591) and returns it with its id. */
   registerClient(client: Record<string, unknown>): Promise<SdkV1Client>;
 }
 
@@ -160,10 +162,12 @@ export class GoogleOAuthProxyProvider {
     await sendWebResponse(res, response);
   }
 
+  /** The PKCE challenge stored with an authorization code (the SDK checks the verifier against it). */
   async challengeForAuthorizationCode(client: SdkV1Client, authorizationCode: string): Promise<string> {
     return sdkErrors(() => this.server.families.challengeFor(client.client_id, String(authorizationCode)));
   }
 
+  /** Exchanges an authorization code of `client` for tokens (one use; bound to its redirect URI). */
   async exchangeAuthorizationCode(
     client: SdkV1Client,
     authorizationCode: string,
@@ -189,6 +193,7 @@ export class GoogleOAuthProxyProvider {
     });
   }
 
+  /** Rotates a refresh token of `client` into a new pair (never wider scopes). */
   async exchangeRefreshToken(
     client: SdkV1Client,
     refreshToken: string,

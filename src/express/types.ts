@@ -22,8 +22,11 @@ export interface ExpressRequest extends AsyncIterable<unknown> {
 
 /** An Express response, as far as the adapter writes it. */
 export interface ExpressResponse {
+  /** Sets the status code. */
   status(code: number): unknown;
+  /** Sets a header. */
   setHeader(name: string, value: string | number | readonly string[]): unknown;
+  /** Sends the body and ends the response. */
   end(body?: Buffer | string): unknown;
   readonly headersSent?: boolean;
 }

@@ -22,7 +22,9 @@ export interface HonoContext {
   req: { raw: Request };
   /** `@hono/node-server` puts Node's request here (`env.incoming`), with the client's address. */
   env?: unknown;
+  /** A request-scoped variable (`c.get`). */
   get(key: string): unknown;
+  /** Sets a request-scoped variable (`c.set`). */
   set(key: string, value: unknown): void;
 }
 

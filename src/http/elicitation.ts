@@ -12,7 +12,9 @@ import type { ConnectedEvent } from './sign-in-handlers.js';
 
 /** The parts of an MCP SDK `Server` (v1 `mcpServer.server`, v2 `Server`) used here. */
 export interface ElicitingServer {
+  /** What the connected client declared at initialisation (SDK `Server.getClientCapabilities`). */
   getClientCapabilities(): { elicitation?: { url?: object } & Record<string, unknown> } | undefined;
+  /** A function that sends `notifications/elicitation/complete` for `elicitationId` (SDK method of that name). */
   createElicitationCompletionNotifier(elicitationId: string): () => Promise<void>;
   /** v2 only: which protocol revision the session speaks. */
   getNegotiatedProtocolVersion?(): string | undefined;
@@ -69,10 +71,12 @@ export class ElicitationCompletions {
     this.#logger = options.logger ?? silentLogger;
   }
 
+  /** Notifies `server` when an elicitation started in MCP session `mcpSessionId` completes. */
   track(mcpSessionId: string, server: ElicitingServer): void {
     this.#servers.set(mcpSessionId, server);
   }
 
+  /** Stops notifying for `mcpSessionId` (its MCP session closed). */
   forget(mcpSessionId: string): void {
     this.#servers.delete(mcpSessionId);
   }

@@ -19,8 +19,14 @@ export const HEALTH_PROBE_USER = 'health-probe@health-check.invalid';
 
 /** The session layer as health checks see it: an `OAuth21SessionStore`, or a `SessionBackend`. */
 export type SessionsProbe =
-  | { getSession(userId: string): Promise<unknown> }
-  | { get(namespace: string, key: string): Promise<unknown> };
+  | {
+      /** A session store: reads one (absent) session. */
+      getSession(userId: string): Promise<unknown>;
+    }
+  | {
+      /** A session backend: reads one (absent) entry. */
+      get(namespace: string, key: string): Promise<unknown>;
+    };
 
 /** Options of {@link checkHealth}. */
 export interface CheckHealthOptions {

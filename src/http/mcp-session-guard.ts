@@ -61,7 +61,9 @@ export function createMcpSessionGuard(options: McpSessionGuardOptions): McpSessi
     async bind(mcpSessionId, auth) {
       const userId = userOf(auth);
       if (userId === undefined)
-        throw new AccessDeniedError('cannot bind an MCP session without a verified user');
+        throw new AccessDeniedError('cannot bind an MCP session without a verified user', {
+          reason: 'no-verified-user',
+        });
       await options.sessionStore.bindMcpSession(mcpSessionId, userId);
     },
     async unbind(mcpSessionId) {

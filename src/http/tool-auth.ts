@@ -126,7 +126,7 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
       const authInfo = authInfoOf(extra);
       const userId = authInfo?.extra?.userId;
       if (authInfo === undefined || typeof userId !== 'string')
-        throw new AccessDeniedError('this request carries no verified user');
+        throw new AccessDeniedError('this request carries no verified user', { reason: 'no-verified-user' });
       // One async frame on the per-request path: validation, the cached credentials, the scope check.
       let access: ValidatedAccess;
       let credentials: StoredCredentials;

@@ -162,10 +162,12 @@ export function describeShapeIssues(issues: readonly ShapeIssue[]): string {
  * interface (`~standard`), so it plugs into libraries that accept either.
  */
 export interface ShapeSchema<T> {
+  /** Checks `value`: a validated copy, or every issue found (paths, never values). */
   safeParse(value: unknown): { success: true; data: T } | { success: false; issues: ShapeIssue[] };
   readonly '~standard': {
     readonly version: 1;
     readonly vendor: 'mcp-oauth-credentials';
+    /** The Standard Schema v1 check: `{ value }` or `{ issues }`. */
     validate(value: unknown): { value: T } | { issues: Array<{ message: string; path: string[] }> };
   };
 }

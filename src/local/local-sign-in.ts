@@ -43,7 +43,10 @@ export interface LocalSignInOptions {
    */
   openBrowser?: boolean | ((url: string) => Promise<void>);
   /** Where the URL and short notices are printed. Default: `process.stderr`. Never stdout. */
-  output?: { write(text: string): unknown };
+  output?: {
+    /** Writes a line for the user (the sign-in link). */
+    write(text: string): unknown;
+  };
   /** Default: silent. */
   logger?: Logger;
 }

@@ -26,7 +26,7 @@ export const DEFAULT_CLIENT_METADATA_MAX_BYTES = 16 * 1024;
 /** Default cache lifetime of a document without `Cache-Control: max-age`, ms: 5 minutes. */
 export const DEFAULT_CLIENT_METADATA_TTL_MS = 5 * 60_000;
 
-/** Options of {@link ClientMetadataDocuments}. */
+/** Options of Client ID Metadata Documents (the `ClientMetadataDocuments` resolver of the authorization server). */
 export interface ClientMetadataOptions {
   /** Time to connect and read the document, ms. Default {@link DEFAULT_CLIENT_METADATA_TIMEOUT_MS}. */
   timeoutMs?: number;

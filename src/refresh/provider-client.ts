@@ -13,7 +13,7 @@ import { GOOGLE_JWKS_URL } from './discovery.js';
 import type { CredentialManagerOAuthOptions, ResolvedManagerOptions } from './options.js';
 import { classifyProviderFailure } from './provider-errors.js';
 
-/** What {@link ProviderClient.authorizationUrl} takes. */
+/** What {@link CredentialManager.createAuthorizationUrl} takes. */
 export interface AuthorizationUrlInput {
   /** The single-use `state` (see `OAuth21SessionStore.storeOAuthState`). */
   state: string;

@@ -19,13 +19,21 @@ import {
  * `ioredis` types; an ioredis `Redis` (or `Cluster` with hash tags in `keyPrefix`) fits.
  */
 export interface RedisClient {
+  /** `GET key`. */
   get(key: string): Promise<string | null>;
+  /** `SET key value PX ttlMs`. */
   set(key: string, value: string, mode: 'PX', ttlMs: number): Promise<'OK' | null>;
+  /** `SET key value PX ttlMs NX`: `null` when the key exists. */
   set(key: string, value: string, mode: 'PX', ttlMs: number, condition: 'NX'): Promise<'OK' | null>;
+  /** `GETDEL key` (Redis 6.2+). */
   getdel(key: string): Promise<string | null>;
+  /** `DEL key...`. */
   del(...keys: string[]): Promise<number>;
+  /** `EVAL script numberOfKeys key... arg...`. */
   eval(script: string, numberOfKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  /** `SREM key member...`. */
   srem(key: string, ...members: string[]): Promise<number>;
+  /** `SCAN cursor MATCH pattern COUNT countValue`. */
   scan(
     cursor: string,
     match: 'MATCH',

@@ -12,7 +12,13 @@
 
 import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
 import { type Clock, systemClock } from '../clock.js';
-import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../errors.js';
+import {
+  AccessDeniedError,
+  type AccessDeniedReason,
+  InvalidInputError,
+  InvalidTokenError,
+  NotFoundError,
+} from '../errors.js';
 import { logFailure } from '../internal/failure-log.js';
 import { compareAndSwap, TRY_AGAIN } from '../internal/retry.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -742,7 +748,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     return toValidatedAccess(session, via);
   }
 
-  #deny(requestedUser: string, reason: string, message: string): never {
+  #deny(requestedUser: string, reason: AccessDeniedReason, message: string): never {
     this.#logger.warn({ requestedUser, reason }, `SECURITY: credential access denied (${reason})`);
     throw new AccessDeniedError(message, { userId: requestedUser, reason });
   }

@@ -22,6 +22,7 @@ export interface PgResult<Row> {
 
 /** A `pg.Pool` (or `pg.Client`, or anything with the same `query`). */
 export interface PgQueryable {
+  /** Runs one parameterised statement (`$1`, `$2`… bound to `values`). */
   query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PgResult<Row>>;
 }
 

@@ -10,6 +10,7 @@ interface StoredCookie {
   expiresAt: number | undefined;
 }
 
+/** A page as {@link TestBrowser} fetched it (after redirects). */
 export interface BrowserPage {
   url: URL;
   status: number;
@@ -17,6 +18,7 @@ export interface BrowserPage {
   html: string;
 }
 
+/** An HTML form of a page, as {@link parseForms} reads it. */
 export interface ParsedForm {
   action: URL;
   method: string;
@@ -25,6 +27,10 @@ export interface ParsedForm {
   buttons: Array<{ name: string; value: string }>;
 }
 
+/**
+ * A browser for tests: follows redirects and keeps cookies per origin (HttpOnly, Secure, SameSite and
+ * `__Host-` rules as a browser applies them), so sign-in and consent flows run as a user would.
+ */
 export class TestBrowser {
   readonly #jar = new Map<string, Map<string, StoredCookie>>();
   /** Every URL this browser requested, in order. */

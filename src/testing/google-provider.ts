@@ -31,6 +31,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { setTimeout as delay } from 'node:timers/promises';
 import { OAuth2Issuer, OAuth2Service } from 'oauth2-mock-server';
 
+/** Options of {@link startGoogleLikeProvider}. */
 export interface GoogleLikeProviderOptions {
   /** The registered OAuth client. Default: a generated pair. */
   clientId?: string;
@@ -48,6 +49,7 @@ export interface GoogleLikeProviderOptions {
   signingAlgorithm?: 'RS256' | 'ES256' | 'EdDSA';
 }
 
+/** An error the provider answers instead of tokens (see {@link GoogleLikeProvider.failNext}). */
 export interface InjectedFailure {
   status: number;
   error: string;
@@ -55,6 +57,7 @@ export interface InjectedFailure {
   grantType?: 'authorization_code' | 'refresh_token';
 }
 
+/** The provider's endpoints, in the shape of google-auth-library's `endpoints` option. */
 export interface ProviderEndpoints {
   oauth2AuthBaseUrl: string;
   oauth2TokenUrl: string;
@@ -84,6 +87,7 @@ interface PendingCode {
   used: boolean;
 }
 
+/** A running local provider that behaves like Google (see {@link startGoogleLikeProvider}). */
 export interface GoogleLikeProvider {
   /** Base URL (also the id_token issuer). */
   readonly url: string;
@@ -103,8 +107,11 @@ export interface GoogleLikeProvider {
     peakConcurrentTokenRequests: number;
     revokeRequests: number;
   };
+  /** Sets every counter back to zero. */
   resetCounters(): void;
+  /** Turns refresh-token rotation on or off (a rotated-away token then gets `invalid_grant`). */
   setRotation(on: boolean): void;
+  /** Delay added to every token request from now on, ms. */
   setTokenLatency(ms: number): void;
   /** The next `count` token requests (of `grantType`, if given) fail with this error. */
   failNext(count: number, failure: InjectedFailure): void;
@@ -148,6 +155,7 @@ export interface GoogleLikeProvider {
     issuers: string[];
     userinfoUrl: string;
   };
+  /** Stops the provider. */
   close(): Promise<void>;
 }
 
@@ -160,6 +168,11 @@ function displayName(userId: string): string {
   return local.charAt(0).toUpperCase() + local.slice(1);
 }
 
+/**
+ * Starts a local OAuth provider on 127.0.0.1 that behaves like Google: sign-in as any user, no
+ * `refresh_token` in refresh responses (or rotation), `invalid_grant` and outages on demand, an
+ * `email` claim, JWKS and `{kid: PEM}` certificates, counters.
+ */
 export async function startGoogleLikeProvider(
   options: GoogleLikeProviderOptions = {},
 ): Promise<GoogleLikeProvider> {

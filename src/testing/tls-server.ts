@@ -14,6 +14,7 @@ import { Agent, createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/** Whether `openssl` is on the PATH (needed to make the self-signed certificate). */
 export function opensslAvailable(): boolean {
   return spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
 }
@@ -54,8 +55,10 @@ export function selfSignedCertificate(): { key: string; cert: string } {
   }
 }
 
+/** A request handler of {@link TlsServer}. */
 export type Route = (request: IncomingMessage, response: ServerResponse) => void;
 
+/** A local HTTPS server (see {@link startTlsServer}). */
 export interface TlsServer {
   /** `https://127.0.0.1:<port>` */
   origin: string;
@@ -68,9 +71,14 @@ export interface TlsServer {
   json(path: string, document: unknown, headers?: Record<string, string>): void;
   /** Requests per path. */
   hits: Map<string, number>;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 
+/**
+ * Starts an HTTPS server on 127.0.0.1 with a fresh self-signed certificate (for Client ID Metadata
+ * Document tests: the package fetches only `https` documents).
+ */
 export async function startTlsServer(): Promise<TlsServer> {
   const { key, cert } = selfSignedCertificate();
   const routes = new Map<string, Route>();
