@@ -16,7 +16,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { sha256 } from '../secrets.js';
 import type { SessionBackend } from '../session/backend.js';
-import { type ClientRecord, parseRegistration } from './clients.js';
+import { type ClientRecord, isClientMetadataUrl, parseRegistration } from './clients.js';
 import { OAuthFailure } from './oauth-error.js';
 
 /** Default time to fetch a metadata document, ms: 5 s. */
@@ -100,17 +100,6 @@ class BlockedAddressError extends Error {
 interface Cached {
   record: ClientRecord;
   expiresAt: number;
-}
-
-/** Whether a client id is a Client ID Metadata Document URL (https, with a path). */
-export function isClientMetadataUrl(clientId: string): boolean {
-  if (!clientId.startsWith('https://')) return false;
-  try {
-    const url = new URL(clientId);
-    return url.pathname !== '/' && url.hash === '' && url.username === '' && url.password === '';
-  } catch {
-    return false;
-  }
 }
 
 /** See the module documentation. */

@@ -13,13 +13,23 @@ import type { Clock } from '../clock.js';
 import { randomToken, sha256 } from '../secrets.js';
 import type { SessionBackend } from '../session/backend.js';
 import type { ClientMetadataDocuments } from './client-metadata.js';
-import { isClientMetadataUrl } from './client-metadata.js';
 import { OAuthFailure } from './oauth-error.js';
 
 /** Backend namespaces of the registry. */
 const NS = { pending: 'mcp-client-pending', active: 'mcp-client' } as const;
 
 /** How a client authenticates at the token endpoint. */
+/** Whether a client id is a Client ID Metadata Document URL (https, with a path). */
+export function isClientMetadataUrl(clientId: string): boolean {
+  if (!clientId.startsWith('https://')) return false;
+  try {
+    const url = new URL(clientId);
+    return url.pathname !== '/' && url.hash === '' && url.username === '' && url.password === '';
+  } catch {
+    return false;
+  }
+}
+
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
 
 /** A client as this server keeps it (the registration response's fields, plus bookkeeping). */
