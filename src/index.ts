@@ -79,6 +79,8 @@ export {
 export { validateDelete, validateWrite } from './stores/input.js';
 export type { MemoryCredentialStoreOptions } from './stores/memory.js';
 export { MemoryCredentialStore } from './stores/memory.js';
+export type { ObserveStoreOptions } from './stores/observe.js';
+export { observeStore } from './stores/observe.js';
 export type {
   CredentialStore,
   DeleteOptions,

@@ -80,7 +80,6 @@ const COVERED_BY: Record<string, string[]> = {
   'src/stores/file-trust.ts': ['test/stores/file-hardening.test.ts'],
   'src/stores/input.ts': ['test/stores/memory.test.ts'],
   'src/stores/load-store-module.ts': ['test/stores/create.test.ts'],
-  'src/stores/observe.ts': ['test/otel/telemetry.test.ts', 'test/http/failure-logs.test.ts'],
   'src/stores/s3-settings.ts': ['test/stores/s3.test.ts', 'test/stores/create.test.ts'],
   'src/stores/types.ts': ['test/stores/memory.test.ts'],
   'src/testing/browser.ts': ['test/http/sign-in.test.ts'],

@@ -23,7 +23,8 @@ import {
 import { isCredentialError } from '../errors.js';
 import type { CredentialManager } from '../refresh/manager.js';
 import type { OAuth21SessionStore } from '../session/session-store.js';
-import type { CredentialStore, StoreOperation, StoreOperationOutcome } from '../stores/types.js';
+import { observeStore } from '../stores/observe.js';
+import type { CredentialStore } from '../stores/types.js';
 
 /** The instrumentation scope name of every meter and tracer. */
 export const INSTRUMENTATION_SCOPE = 'mcp-oauth-credentials';
@@ -132,87 +133,27 @@ export function createTelemetry(options: TelemetryOptions = {}): Telemetry {
     store(store, name) {
       const storeName =
         name ?? STORE_NAMES.get(store.constructor?.name ?? '') ?? options.storeName ?? 'custom';
-      const run = async <R>(
-        operation: StoreOperation,
-        userId: string | undefined,
-        work: () => Promise<R>,
-        outcomeOf: (result: R) => StoreOperationOutcome,
-      ): Promise<R> => {
-        const started = performance.now();
-        const span = tracer.startSpan(`mcp_oauth.store.${operation}`, {
-          attributes: {
-            [ATTRIBUTES.store]: storeName,
-            [ATTRIBUTES.operation]: operation,
-            ...userAttribute(userId),
-          },
-        });
-        let outcome: StoreOperationOutcome = 'error';
-        let errorType: string | undefined;
-        try {
-          const result = await work();
-          outcome = outcomeOf(result);
-          return result;
-        } catch (error) {
-          errorType = isCredentialError(error) ? error.code : 'INTERNAL';
-          outcome = errorType === 'CONFLICT' ? 'conflict' : 'error';
-          span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
-          throw error;
-        } finally {
+      return observeStore(store, {
+        name: storeName,
+        onOperation: (event) => {
+          const errorType =
+            event.errorCode ??
+            (event.outcome === 'error' || event.outcome === 'conflict' ? 'INTERNAL' : undefined);
           const attributes: Attributes = {
             [ATTRIBUTES.store]: storeName,
-            [ATTRIBUTES.operation]: operation,
-            [ATTRIBUTES.outcome]: outcome,
+            [ATTRIBUTES.operation]: event.operation,
+            [ATTRIBUTES.outcome]: event.outcome,
             ...(errorType === undefined ? {} : { [ATTRIBUTES.errorType]: errorType }),
           };
-          storeDuration.record((performance.now() - started) / 1000, attributes);
-          span.setAttributes(attributes);
-          span.end();
-        }
-      };
-      const wrapped: CredentialStore = {
-        get: (userId) =>
-          run(
-            'get',
-            userId,
-            () => store.get(userId),
-            (result) => (result ? 'ok' : 'miss'),
-          ),
-        put: (userId, credentials, putOptions) =>
-          run(
-            'put',
-            userId,
-            () => store.put(userId, credentials, putOptions),
-            () => 'ok',
-          ),
-        delete: (userId, deleteOptions) =>
-          run(
-            'delete',
-            userId,
-            () => store.delete(userId, deleteOptions),
-            (removed) => (removed ? 'ok' : 'miss'),
-          ),
-        list: () => {
-          const started = performance.now();
-          const source = store.list();
-          return (async function* () {
-            let outcome: StoreOperationOutcome = 'ok';
-            try {
-              yield* source;
-            } catch (error) {
-              outcome = 'error';
-              throw error;
-            } finally {
-              storeDuration.record((performance.now() - started) / 1000, {
-                [ATTRIBUTES.store]: storeName,
-                [ATTRIBUTES.operation]: 'list',
-                [ATTRIBUTES.outcome]: outcome,
-              });
-            }
-          })();
+          storeDuration.record(event.durationMs / 1000, attributes);
+          pastSpan(
+            `mcp_oauth.store.${event.operation}`,
+            event.durationMs,
+            { ...attributes, ...userAttribute(event.userId) },
+            event.outcome === 'error' || event.outcome === 'conflict' ? errorType : undefined,
+          );
         },
-        ...(store.close === undefined ? {} : { close: () => store.close!() }),
-      };
-      return wrapped;
+      });
     },
 
     manager(manager) {

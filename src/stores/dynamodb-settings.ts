@@ -5,14 +5,9 @@
  *
  * @module
  */
-import {
-  ConfigurationError,
-  InvalidInputError,
-  isCredentialError,
-  StorageForbiddenError,
-  StorageUnavailableError,
-} from '../errors.js';
+import { ConfigurationError, InvalidInputError, isCredentialError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { awsErrorName, translateAwsError } from './aws-errors.js';
 import type { StoreOperationListener } from './types.js';
 
 /**
@@ -107,40 +102,14 @@ export function translateDynamoError(
   userId: string | undefined,
 ): unknown {
   if (isCredentialError(error)) return error;
-  const name = (error as { name?: unknown } | undefined)?.name;
+  const name = awsErrorName(error);
   const message = error instanceof Error ? error.message : '';
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata
-    ?.httpStatusCode;
   const who = userId === undefined ? '' : ` for ${userId}`;
   const options = { cause: error, ...(userId === undefined ? {} : { userId }) };
   if (name === 'ResourceNotFoundException') {
     return new ConfigurationError(`DynamoDB table "${table}" does not exist`, {
       ...options,
       hint: 'create it with ensureTable() (or the schema in docs/stores.md), or check the table name and region',
-    });
-  }
-  if (
-    name === 'UnrecognizedClientException' ||
-    name === 'InvalidSignatureException' ||
-    name === 'ExpiredTokenException' ||
-    name === 'CredentialsProviderError' ||
-    /could not load credentials|credential is missing/i.test(message)
-  ) {
-    return new ConfigurationError('DynamoDB refused or found no AWS credentials', {
-      ...options,
-      hint: 'check the credentials the AWS SDK default provider chain resolves',
-    });
-  }
-  if (/region is missing/i.test(message)) {
-    return new ConfigurationError('the DynamoDB store is misconfigured: no AWS region', {
-      ...options,
-      hint: 'set AWS_REGION (or AWS_DEFAULT_REGION), or pass region to the store',
-    });
-  }
-  if (name === 'AccessDeniedException' || status === 403) {
-    return new StorageForbiddenError(`DynamoDB denied ${operation}${who} on table ${table}`, {
-      ...options,
-      hint: `grant ${IAM_ACTION[operation] ?? `dynamodb:${operation}`} on the table`,
     });
   }
   if (name === 'ValidationException') {
@@ -154,11 +123,13 @@ export function translateDynamoError(
           },
         );
   }
-  // Throttling (ProvisionedThroughputExceeded, RequestLimitExceeded), 5xx and network errors alike:
-  // the SDK has already retried them.
-  const reason = typeof name === 'string' && name !== 'Error' ? name : 'network error';
-  return new StorageUnavailableError(`DynamoDB ${operation}${who} failed after retries (${reason})`, {
-    ...options,
-    hint: 'DynamoDB is throttling, failing or unreachable; the operation can be retried',
+  // Credentials, region, refusals; throttling (ProvisionedThroughputExceeded, RequestLimitExceeded),
+  // 5xx and network errors alike, which the SDK has already retried.
+  return translateAwsError(error, {
+    service: 'DynamoDB',
+    operation,
+    userId,
+    where: `table ${table}`,
+    grant: `${IAM_ACTION[operation] ?? `dynamodb:${operation}`} on the table`,
   });
 }

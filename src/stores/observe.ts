@@ -1,7 +1,16 @@
+/**
+ * Store monitoring, written once: {@link OperationObserver} times and classifies each operation for
+ * the built-in stores' `onOperation` option, and {@link observeStore} wraps any store (the encrypted
+ * store, your own) so it reports the same events.
+ *
+ * @module
+ */
 import { performance } from 'node:perf_hooks';
 import { CredentialError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { normaliseUserId } from '../user-id.js';
 import type {
+  CredentialStore,
   StoreOperation,
   StoreOperationEvent,
   StoreOperationListener,
@@ -93,5 +102,56 @@ export class OperationObserver {
         'store operation listener threw; ignored',
       );
     }
+  }
+}
+
+/** Options of {@link observeStore}. */
+export interface ObserveStoreOptions {
+  /** The `store` field of each event. Default: `custom`. */
+  name?: string;
+  /** Receives one event per operation, after it ends. A listener that throws is logged and ignored. */
+  onOperation: StoreOperationListener;
+  /** Where a throwing listener is logged. Default: silent. */
+  logger?: Logger;
+}
+
+/**
+ * `store`, reporting every operation to `onOperation`: its duration, outcome (`ok`, `miss` for a
+ * `get` or `delete` that found nothing, `conflict`, `error`) and error code, the user id, and for
+ * `list` the count. Results and errors pass through unchanged. This is how the encrypted store and
+ * custom stores get the monitoring the built-in stores have through their `onOperation` option.
+ *
+ * @example
+ * ```ts
+ * const store = observeStore(new EncryptedCredentialStore(inner, { keyring }), {
+ *   name: 'encrypted',
+ *   onOperation: (event) => metrics.record(event.store, event.operation, event.outcome, event.durationMs),
+ * });
+ * ```
+ */
+export function observeStore(store: CredentialStore, options: ObserveStoreOptions): CredentialStore {
+  const observer = new OperationObserver(
+    options.name ?? 'custom',
+    options.onOperation,
+    options.logger ?? silentLogger,
+  );
+  const found = (result: unknown): StoreOperationOutcome => (result ? 'ok' : 'miss');
+  return {
+    get: (userId) => observer.run('get', idOf(userId), () => store.get(userId), found),
+    put: (userId, credentials, putOptions) =>
+      observer.run('put', idOf(userId), () => store.put(userId, credentials, putOptions)),
+    delete: (userId, deleteOptions) =>
+      observer.run('delete', idOf(userId), () => store.delete(userId, deleteOptions), found),
+    list: () => observer.iterate(() => store.list()),
+    ...(store.close === undefined ? {} : { close: () => store.close!() }),
+  };
+}
+
+/** The normalised id for the event; `undefined` for an id the store is about to refuse. */
+function idOf(userId: string): string | undefined {
+  try {
+    return normaliseUserId(userId);
+  } catch {
+    return undefined;
   }
 }

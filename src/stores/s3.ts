@@ -15,7 +15,6 @@ import {
   paginateListObjectsV2,
   S3Client,
   type S3ClientConfig,
-  S3ServiceException,
 } from '@aws-sdk/client-s3';
 import {
   DOCUMENT_REVISION_KEY,
@@ -29,11 +28,11 @@ import {
   ConflictError,
   CorruptCredentialsError,
   isCredentialError,
-  StorageForbiddenError,
   StorageUnavailableError,
 } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { decodeUserIdFromStorage, encodeUserIdForStorage, normaliseUserId } from '../user-id.js';
+import { awsErrorName, awsHttpStatus, translateAwsError } from './aws-errors.js';
 import { validateDelete, validateWrite } from './input.js';
 import { OperationObserver } from './observe.js';
 import { checkBucket, normalisePrefix, parseS3Location, type S3StoreSettings } from './s3-settings.js';
@@ -273,10 +272,8 @@ export class S3CredentialStore implements CredentialStore {
 
   #translate(error: unknown, operation: StoreOperation, userId: string | undefined): unknown {
     if (isCredentialError(error)) return error;
-    const name = errorName(error);
-    const status = httpStatus(error);
+    const name = awsErrorName(error);
     const where = `s3://${this.bucket}/${this.prefix}`;
-    const who = userId === undefined ? '' : ` for ${userId}`;
     const options = { cause: error, ...(userId === undefined ? {} : { userId }) };
     if (name === 'NoSuchBucket') {
       return new ConfigurationError(`S3 bucket "${this.bucket}" does not exist`, {
@@ -284,68 +281,19 @@ export class S3CredentialStore implements CredentialStore {
         hint: 'create the bucket, or check the bucket name and region',
       });
     }
-    if (name === 'CredentialsProviderError') {
-      return new ConfigurationError('no AWS credentials were found for the S3 store', {
-        ...options,
-        hint: 'configure credentials for the AWS SDK default provider chain (environment, profile, or role)',
-      });
-    }
-    if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch' || name === 'ExpiredToken') {
-      return new ConfigurationError(`S3 refused the AWS credentials (${name})`, {
-        ...options,
-        hint: 'check the credentials the AWS SDK default provider chain resolves',
-      });
-    }
-    const misconfiguration = configurationProblem(error);
-    if (misconfiguration !== undefined) {
-      return new ConfigurationError(`the S3 store is misconfigured: ${misconfiguration.what}`, {
-        ...options,
-        hint: misconfiguration.fix,
-      });
-    }
-    if (name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403) {
-      const kms = this.#encryption.ServerSideEncryption === 'aws:kms' && operation !== 'list';
-      return new StorageForbiddenError(`S3 denied ${operation}${who} on ${where}`, {
-        ...options,
-        hint: `grant ${IAM_ACTION[operation]} on ${where}*${kms ? ', and kms:GenerateDataKey / kms:Decrypt on the KMS key' : ''}`,
-      });
-    }
     if (name === 'InvalidObjectState') {
+      const who = userId === undefined ? '' : ` for ${userId}`;
       return new StorageUnavailableError(`credentials object${who} is archived and cannot be read`, options);
     }
-    const reason = name ?? (status === undefined ? 'network error' : `HTTP ${status}`);
-    return new StorageUnavailableError(`S3 ${operation}${who} failed after retries (${reason})`, {
-      ...options,
-      hint: 'S3 is throttling, failing or unreachable; the operation can be retried',
+    const kms = this.#encryption.ServerSideEncryption === 'aws:kms' && operation !== 'list';
+    return translateAwsError(error, {
+      service: 'S3',
+      operation,
+      userId,
+      where,
+      grant: `${IAM_ACTION[operation]} on ${where}*${kms ? ', and kms:GenerateDataKey / kms:Decrypt on the KMS key' : ''}`,
     });
   }
-}
-
-/**
- * A configuration mistake the AWS SDK reports as a plain error at request time: no region, an
- * endpoint that is not a URL. Not an outage: retrying will not help.
- */
-function configurationProblem(error: unknown): { what: string; fix: string } | undefined {
-  const message = error instanceof Error ? error.message : '';
-  if (/region is missing/i.test(message)) {
-    return {
-      what: 'no AWS region',
-      fix: 'set AWS_REGION (or AWS_DEFAULT_REGION), or pass region to the store',
-    };
-  }
-  if (error instanceof TypeError && /invalid url/i.test(message)) {
-    return {
-      what: 'the endpoint is not a valid URL',
-      fix: 'pass endpoint as an absolute URL, e.g. https://s3.eu-west-1.amazonaws.com',
-    };
-  }
-  if (/credential/i.test(message) && /could not load|unable to load|missing/i.test(message)) {
-    return {
-      what: 'no AWS credentials were found',
-      fix: 'configure credentials for the AWS SDK default provider chain (environment, profile, or role)',
-    };
-  }
-  return undefined;
 }
 
 /** Builds an S3 client from store options (used when no `client` is injected). */
@@ -367,31 +315,16 @@ export function createS3Client(options: S3CredentialStoreOptions): S3Client {
   });
 }
 
-function errorName(error: unknown): string | undefined {
-  if (error instanceof S3ServiceException) return error.name;
-  if (typeof error === 'object' && error !== null) {
-    const named = (error as { name?: unknown; Code?: unknown }).Code ?? (error as { name?: unknown }).name;
-    return typeof named === 'string' && named !== 'Error' ? named : undefined;
-  }
-  return undefined;
-}
-
-function httpStatus(error: unknown): number | undefined {
-  const status = (error as { $metadata?: { httpStatusCode?: unknown } } | undefined)?.$metadata
-    ?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
 function isMissingKey(error: unknown): boolean {
-  const name = errorName(error);
+  const name = awsErrorName(error);
   return (
-    name === 'NoSuchKey' || name === 'NotFound' || (httpStatus(error) === 404 && name !== 'NoSuchBucket')
+    name === 'NoSuchKey' || name === 'NotFound' || (awsHttpStatus(error) === 404 && name !== 'NoSuchBucket')
   );
 }
 
 function isLostPrecondition(error: unknown): boolean {
-  const name = errorName(error);
-  const status = httpStatus(error);
+  const name = awsErrorName(error);
+  const status = awsHttpStatus(error);
   return (
     name === 'PreconditionFailed' ||
     name === 'ConditionalRequestConflict' ||
