@@ -18,7 +18,6 @@ import { OAuthFailure } from './oauth-error.js';
 /** Backend namespaces of the registry. */
 const NS = { pending: 'mcp-client-pending', active: 'mcp-client' } as const;
 
-/** How a client authenticates at the token endpoint. */
 /** Whether a client id is a Client ID Metadata Document URL (https, with a path). */
 export function isClientMetadataUrl(clientId: string): boolean {
   if (!clientId.startsWith('https://')) return false;
@@ -30,6 +29,7 @@ export function isClientMetadataUrl(clientId: string): boolean {
   }
 }
 
+/** How a client authenticates at the token endpoint. */
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic';
 
 /** A client as this server keeps it (the registration response's fields, plus bookkeeping). */
