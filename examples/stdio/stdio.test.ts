@@ -178,7 +178,8 @@ describe('the stdio example with the official client', () => {
     const oldCallback = new URL(declined.elicitation!.url).searchParams.get('redirect_uri')!;
     const retry = await callOrElicit(session.client, 'get_profile');
     expect(retry.elicitation!.url).not.toBe(declined.elicitation!.url);
-    await expect(fetch(`${oldCallback}?state=x&code=y`)).rejects.toThrow();
+    // The old loopback listener is closed: the connection is refused.
+    await expect(fetch(`${oldCallback}?state=x&code=y`)).rejects.toThrow(TypeError);
     expect(session.completions).toEqual([]);
   });
 

@@ -431,7 +431,7 @@ describe('mcp-oauth-credentials CLI', () => {
       expect(result.code, args.join(' ')).toBe(EXIT.unavailable);
       expect(result.stderr, args.join(' ')).toContain('does not exist');
     }
-    await expect(readFile(snapshot)).rejects.toThrow();
+    await expect(readFile(snapshot)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('exits 3 when the store cannot be reached, and 2 for a snapshot that is not one', async () => {

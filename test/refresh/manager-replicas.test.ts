@@ -41,16 +41,31 @@ function managerOn(store: CredentialStore, clock: FakeClock): CredentialManager 
   });
 }
 
+/**
+ * Eight rounds of two replicas refreshing one expired user at once. Asserts that no refresh token is
+ * lost and that the race really happened: in some round both replicas reached the provider and one
+ * of them lost (a conflict on save, or the rotated-away token refused), so the loser's path ran.
+ */
 async function race(makeStore: () => CredentialStore, label: string): Promise<{ tokenRequests: number[] }> {
   const clock = new FakeClock(Date.now());
   const setupStore = makeStore();
   const userId = `race-${label}@example.com`;
   await signIn(managerOn(setupStore, clock), provider, userId, { prompt: 'consent' });
   const tokenRequests: number[] = [];
+  let contestedRounds = 0;
   for (let round = 0; round < 8; round++) {
     await setStoredExpiry(setupStore, userId, clock.now() - 1);
     const a = managerOn(makeStore(), clock);
     const b = managerOn(makeStore(), clock);
+    let lost = false;
+    for (const replica of [a, b]) {
+      replica.on('refresh-conflict', () => {
+        lost = true;
+      });
+      replica.on('refresh-failed', ({ providerCode }) => {
+        if (providerCode === 'invalid_grant') lost = true;
+      });
+    }
     provider.resetCounters();
     provider.setTokenLatency(round % 2 === 0 ? 0 : 15 + round * 5);
     const [fromA, fromB] = await Promise.all([a.getValidCredentials(userId), b.getValidCredentials(userId)]);
@@ -64,8 +79,14 @@ async function race(makeStore: () => CredentialStore, label: string): Promise<{ 
     expect(provider.counters.refreshRequests).toBeGreaterThanOrEqual(1);
     expect(provider.counters.refreshRequests).toBeLessThanOrEqual(2);
     tokenRequests.push(provider.counters.refreshRequests);
+    if (lost) contestedRounds++;
   }
   provider.setTokenLatency(0);
+  expect(tokenRequests, 'rounds in which both replicas reached the provider').toContain(2);
+  expect(
+    contestedRounds,
+    'rounds in which one replica lost the race and took the winner’s token',
+  ).toBeGreaterThan(0);
   return { tokenRequests };
 }
 

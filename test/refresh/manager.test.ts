@@ -6,6 +6,7 @@ import {
   ConflictError,
   type CredentialStore,
   InvalidInputError,
+  InvalidTokenError,
   MemoryCredentialStore,
   NotFoundError,
   ProviderError,
@@ -314,7 +315,10 @@ describe('CredentialManager.getValidCredentials', () => {
     const other = setup({ store, clock }).manager;
     provider.setTokenLatency(150);
     const refreshing = manager.getValidCredentials('relog@example.com');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The sign-in lands while the refresh request is at the provider (no wall-clock guess).
+    const sentBefore = provider.counters.refreshRequests;
+    while (provider.counters.refreshRequests === sentBefore)
+      await new Promise((resolve) => setImmediate(resolve));
     provider.setTokenLatency(0);
     await signIn(other, provider, 'relog@example.com', { prompt: 'consent' });
     const result = await refreshing;
@@ -506,7 +510,7 @@ describe('CredentialManager.revoke', () => {
     });
     expect(provider.isRefreshTokenLive(refreshToken)).toBe(false);
     expect(await store.get('bye@example.com')).toBeUndefined();
-    await expect(sessionStore.verifyBearerToken(token)).rejects.toThrow();
+    await expect(sessionStore.verifyBearerToken(token)).rejects.toBeInstanceOf(InvalidTokenError);
     await expect(manager.getValidCredentials('bye@example.com')).rejects.toBeInstanceOf(NotFoundError);
     expect(await manager.revoke('bye@example.com')).toEqual({
       userId: 'bye@example.com',
