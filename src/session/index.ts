@@ -23,3 +23,19 @@ export type {
   ValidatedAccess,
 } from './session-store.js';
 export { OAuth21SessionStore } from './session-store.js';
+export {
+  DEFAULT_BEARER_TOKEN_CLIENT_ID,
+  DEFAULT_BEARER_TOKEN_PREFIX,
+  DEFAULT_BEARER_TOKEN_TTL_MS,
+  DEFAULT_BINDING_TTL_MS,
+  DEFAULT_MAX_BEARER_TOKENS,
+  DEFAULT_MAX_BINDINGS,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_STATES,
+  DEFAULT_SESSION_TTL_MS,
+  DEFAULT_STATE_TTL_MS,
+} from './types.js';
+export {
+  DEFAULT_VERIFIED_TOKEN_CACHE_MAX,
+  DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS,
+} from './verified-tokens.js';

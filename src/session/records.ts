@@ -5,7 +5,7 @@
  * @module
  */
 import type { AuthInfo } from '../auth-info.js';
-import type { OAuthStateData, SessionInfo } from './session-store.js';
+import type { OAuthStateData, SessionInfo } from './types.js';
 
 /** What the backend holds for a session: the public view plus bookkeeping that never leaves the store. */
 export interface SessionRecord extends Omit<SessionInfo, 'generation'> {

@@ -20,14 +20,43 @@ import {
   NotFoundError,
 } from '../errors.js';
 import { logFailure } from '../internal/failure-log.js';
+import { countOption, durationOption } from '../internal/option-checks.js';
 import { compareAndSwap, TRY_AGAIN } from '../internal/retry.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { isPkceVerifier, randomToken, secretsEqual, sha256 } from '../secrets.js';
+import { randomToken, sha256 } from '../secrets.js';
 import { normaliseUserId } from '../user-id.js';
 import type { SessionBackend } from './backend.js';
+import { checkId, isId, MAX_ID_LENGTH, positive, sessionFields } from './input.js';
 import { MemorySessionBackend } from './memory-backend.js';
-import type { BindingRecord, SessionRecord, StateRecord, TokenRecord, VerifiedToken } from './records.js';
+import {
+  consumeOAuthState as consumeState,
+  type OAuthStateContext,
+  storeOAuthState as storeState,
+} from './oauth-state.js';
+import type { BindingRecord, SessionRecord, TokenRecord, VerifiedToken } from './records.js';
 import { RequestReads } from './request-reads.js';
+import {
+  type CredentialAccessRequest,
+  DEFAULT_BEARER_TOKEN_CLIENT_ID,
+  DEFAULT_BEARER_TOKEN_PREFIX,
+  DEFAULT_BEARER_TOKEN_TTL_MS,
+  DEFAULT_BINDING_TTL_MS,
+  DEFAULT_MAX_BEARER_TOKENS,
+  DEFAULT_MAX_BINDINGS,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_MAX_STATES,
+  DEFAULT_SESSION_TTL_MS,
+  DEFAULT_STATE_TTL_MS,
+  type IssueBearerTokenOptions,
+  type IssuedBearerToken,
+  type OAuth21SessionStoreOptions,
+  type OAuthStateData,
+  type SessionInfo,
+  type SessionStoreStats,
+  type StoreOAuthStateInput,
+  type StoreSessionInput,
+  type ValidatedAccess,
+} from './types.js';
 import {
   isInProcess,
   isTokenShaped,
@@ -36,7 +65,18 @@ import {
 } from './verified-tokens.js';
 import { compact, recordOfInfo, toAuthInfo, toSessionInfo, toValidatedAccess } from './views.js';
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+export type {
+  CredentialAccessRequest,
+  IssueBearerTokenOptions,
+  IssuedBearerToken,
+  OAuth21SessionStoreOptions,
+  OAuthStateData,
+  SessionInfo,
+  SessionStoreStats,
+  StoreOAuthStateInput,
+  StoreSessionInput,
+  ValidatedAccess,
+} from './types.js';
 
 // Storage namespaces of the session store (shared by every backend).
 const SESSION_NAMESPACES = {
@@ -49,173 +89,6 @@ const SESSION_NAMESPACES = {
   once: 'once',
 } as const;
 const NS = SESSION_NAMESPACES;
-
-/** What {@link OAuth21SessionStore.storeSession} records about a signed-in user. No tokens. */
-export interface StoreSessionInput {
-  /** Scopes granted upstream. */
-  scopes?: string[];
-  /** When the upstream access token expires, epoch ms (informational). */
-  expiresAt?: number;
-  /** Token issuer, e.g. `https://accounts.google.com`. */
-  issuer?: string;
-  /** The OAuth client the user signed in through. */
-  clientId?: string;
-  /** An MCP session to bind to this user at once (see {@link OAuth21SessionStore.bindMcpSession}). */
-  mcpSessionId?: string;
-}
-
-/** A signed-in user, as the session store knows them. Frozen: read it, do not change it. */
-export interface SessionInfo {
-  userId: string;
-  scopes: string[];
-  expiresAt?: number;
-  issuer?: string;
-  clientId?: string;
-  mcpSessionId?: string;
-  /** First sign-in of this session, epoch ms. */
-  createdAt: number;
-  /**
-   * The session's identity: changes when the user signs out and in again (never on a refresh), so
-   * anything issued for an earlier generation can be told apart. Opaque.
-   */
-  generation: string;
-  /** Last {@link OAuth21SessionStore.storeSession}, epoch ms. */
-  updatedAt: number;
-}
-
-/** Options of {@link OAuth21SessionStore.issueBearerToken}. */
-export interface IssueBearerTokenOptions {
-  /** Lifetime, milliseconds. Default: the store's `bearerTokenTtlMs` (30 days). */
-  ttlMs?: number;
-  /** Scopes carried by the token. Default: the session's scopes. */
-  scopes?: string[];
-  /** `AuthInfo.clientId`. Default: the store's `defaultClientId`. */
-  clientId?: string;
-  /** RFC 8707 resource the token is for, reported as `AuthInfo.resource`. */
-  resource?: string;
-}
-
-/** A freshly issued bearer token. Show it to its user once; it cannot be recovered. */
-export interface IssuedBearerToken {
-  token: string;
-  /** Epoch ms. */
-  expiresAt: number;
-}
-
-/** Options of {@link OAuth21SessionStore.storeOAuthState}. */
-export interface StoreOAuthStateInput {
-  /**
-   * The browser or MCP session that started the flow. When set, {@link OAuth21SessionStore.consumeOAuthState}
-   * must be given the same value. Only its hash is stored.
-   */
-  sessionId?: string;
-  /** The PKCE code verifier of this flow (43 to 128 characters of `[A-Za-z0-9-._~]`). */
-  codeVerifier: string;
-  /** The redirect URI the authorization request used. */
-  redirectUri?: string;
-  /** Where to send the user afterwards (already checked against an allow-list by the caller). */
-  returnTo?: string;
-  /** Scopes requested. */
-  scopes?: string[];
-  /** The account hint given, if any. */
-  loginHint?: string;
-  /** Lifetime, milliseconds. Default: the store's `stateTtlMs` (10 minutes). */
-  ttlMs?: number;
-}
-
-/** What a consumed OAuth state gives back. */
-export interface OAuthStateData {
-  codeVerifier: string;
-  redirectUri?: string;
-  returnTo?: string;
-  scopes?: string[];
-  loginHint?: string;
-  createdAt: number;
-  expiresAt: number;
-}
-
-/** The identities a request presents, for {@link OAuth21SessionStore.getCredentialsWithValidation}. */
-export interface CredentialAccessRequest {
-  /** Whose credentials the request wants. */
-  requestedUser: string;
-  /** The MCP session id of the request, if any. */
-  mcpSessionId?: string;
-  /** The user of a verified token (`authInfo.extra.userId`), if any. Never an unverified claim. */
-  tokenUser?: string;
-  /**
-   * The request's verified token as {@link OAuth21SessionStore.verifyBearerToken} returned it: on a
-   * shared backend, what was read to verify it (under a second ago) is reused instead of read again.
-   */
-  authInfo?: AuthInfo;
-}
-
-/**
- * An allowed access: whose credentials, by which rule, and their session. A new object per call
- * (nothing else holds it). `session` is a getter that builds its frozen view on first read, so
- * spreading the object leaves it out; `JSON.stringify` includes it.
- */
-export interface ValidatedAccess {
-  userId: string;
-  /** `token`: the verified token's user matched; `mcp-session`: the MCP session is bound to the user. */
-  via: 'token' | 'mcp-session';
-  session: SessionInfo;
-}
-
-/** Counts only: no ids, no tokens. */
-export interface SessionStoreStats {
-  sessions: number;
-  mcpBindings: number;
-  bearerTokens: number;
-  oauthStates: number;
-}
-
-/** Options of {@link OAuth21SessionStore}. */
-export interface OAuth21SessionStoreOptions {
-  /**
-   * Where state lives. Default: a {@link MemorySessionBackend} bounded by the `max*` options below.
-   * Use `RedisSessionBackend` (`mcp-oauth-credentials/redis`) when several replicas serve one audience.
-   */
-  backend?: SessionBackend;
-  /** Time source. Default: the system clock. */
-  clock?: Clock;
-  /** Default: silent. Denials are logged at `warn` with user ids, never tokens. */
-  logger?: Logger;
-  /** How long a session lives after its last `storeSession`, ms. Default 30 days. */
-  sessionTtlMs?: number;
-  /** How long an MCP session binding lives after binding, ms. Default 30 days. */
-  bindingTtlMs?: number;
-  /** Default bearer token lifetime, ms. Default 30 days. */
-  bearerTokenTtlMs?: number;
-  /** Default OAuth state lifetime, ms. Default 10 minutes. */
-  stateTtlMs?: number;
-  /** Memory backend only: most sessions kept (least recently used dropped). Default 100000. */
-  maxSessions?: number;
-  /** Memory backend only: most MCP session bindings kept. Default 100000. */
-  maxBindings?: number;
-  /** Memory backend only: most bearer tokens kept. Default 100000. */
-  maxBearerTokens?: number;
-  /** Memory backend only: most pending OAuth states kept. Default 10000. */
-  maxStates?: number;
-  /** Prefix of issued bearer tokens (helps secret scanners). Default `mcpoc_`. */
-  tokenPrefix?: string;
-  /** `AuthInfo.clientId` of tokens issued without one. Default `mcp-oauth-credentials`. */
-  defaultClientId?: string;
-  /**
-   * Remembers recent successful verifications in process, keyed by the presented token, so a request
-   * costs no SHA-256 (the backend still holds only hashes). The user's session is still checked on
-   * every verification, so signing out takes effect at once everywhere; revoking a single token
-   * takes effect at once in this process and within `ttlMs` in other replicas. With a shared backend
-   * (Redis, PostgreSQL), MCP session bindings found valid are remembered the same way, so a request
-   * costs one read (its user's session); a binding removed on another replica (its MCP session
-   * closed there) may still pass this replica's guard within `ttlMs`, a sign-out never does.
-   * `false` turns both off.
-   * Default: `{ max: 100000, ttlMs: 60000 }` with the memory backend, `{ max: 100000, ttlMs: 5000 }` otherwise.
-   */
-  verifiedTokenCache?: { max?: number; ttlMs?: number } | false;
-}
-
-const MAX_ID_LENGTH = 256;
-const PRINTABLE_ID = /^[\x21-\x7e]+$/;
 
 /**
  * The security core: session binding, bearer tokens, OAuth state and the access rules.
@@ -236,6 +109,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   readonly #logger: Logger;
   readonly #ttl: { session: number; binding: number; token: number; state: number };
   readonly #tokenPrefix: string;
+  readonly #stateContext: OAuthStateContext;
   readonly #defaultClientId: string;
   readonly #verified: RecentVerifications<VerifiedToken> | undefined;
   // The backend's getSync, when it keeps its entries in process: no promise per lookup.
@@ -257,22 +131,30 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         clock: this.#clock,
         logger: this.#logger,
         maxEntriesByNamespace: {
-          [NS.session]: options.maxSessions ?? 100_000,
-          [NS.userBindings]: options.maxSessions ?? 100_000,
-          [NS.userTokens]: options.maxSessions ?? 100_000,
-          [NS.binding]: options.maxBindings ?? 100_000,
-          [NS.token]: options.maxBearerTokens ?? 100_000,
-          [NS.state]: options.maxStates ?? 10_000,
+          [NS.session]: countOption('maxSessions', options.maxSessions, DEFAULT_MAX_SESSIONS),
+          [NS.userBindings]: countOption('maxSessions', options.maxSessions, DEFAULT_MAX_SESSIONS),
+          [NS.userTokens]: countOption('maxSessions', options.maxSessions, DEFAULT_MAX_SESSIONS),
+          [NS.binding]: countOption('maxBindings', options.maxBindings, DEFAULT_MAX_BINDINGS),
+          [NS.token]: countOption('maxBearerTokens', options.maxBearerTokens, DEFAULT_MAX_BEARER_TOKENS),
+          [NS.state]: countOption('maxStates', options.maxStates, DEFAULT_MAX_STATES),
         },
       });
+    const ttl = (name: string, value: number | undefined, fallback: number) =>
+      Math.ceil(durationOption(name, value, fallback));
     this.#ttl = {
-      session: positive(options.sessionTtlMs ?? 30 * DAY_MS, 'sessionTtlMs'),
-      binding: positive(options.bindingTtlMs ?? 30 * DAY_MS, 'bindingTtlMs'),
-      token: positive(options.bearerTokenTtlMs ?? 30 * DAY_MS, 'bearerTokenTtlMs'),
-      state: positive(options.stateTtlMs ?? 10 * 60 * 1000, 'stateTtlMs'),
+      session: ttl('sessionTtlMs', options.sessionTtlMs, DEFAULT_SESSION_TTL_MS),
+      binding: ttl('bindingTtlMs', options.bindingTtlMs, DEFAULT_BINDING_TTL_MS),
+      token: ttl('bearerTokenTtlMs', options.bearerTokenTtlMs, DEFAULT_BEARER_TOKEN_TTL_MS),
+      state: ttl('stateTtlMs', options.stateTtlMs, DEFAULT_STATE_TTL_MS),
     };
-    this.#tokenPrefix = options.tokenPrefix ?? 'mcpoc_';
-    this.#defaultClientId = options.defaultClientId ?? 'mcp-oauth-credentials';
+    this.#stateContext = {
+      backend: this.#backend,
+      clock: this.#clock,
+      logger: this.#logger,
+      ttlMs: this.#ttl.state,
+    };
+    this.#tokenPrefix = options.tokenPrefix ?? DEFAULT_BEARER_TOKEN_PREFIX;
+    this.#defaultClientId = options.defaultClientId ?? DEFAULT_BEARER_TOKEN_CLIENT_ID;
     const inProcess = isInProcess(this.#backend);
     this.#getSync = inProcess ? this.#backend.getSync?.bind(this.#backend) : undefined;
     const cache = resolveVerifiedTokenCache(options.verifiedTokenCache, this.#backend);
@@ -423,7 +305,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       boundAt: now,
       liveUntil: now + this.#ttl.binding,
     });
-    const bindingRound = async (): Promise<void | typeof TRY_AGAIN> => {
+    const bindingRound = async (): Promise<'bound' | typeof TRY_AGAIN> => {
       if (
         await this.#backend.set(NS.binding, mcpSessionId, binding, {
           ttlMs: this.#ttl.binding,
@@ -431,7 +313,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         })
       ) {
         await this.#backend.addMember(NS.userBindings, userId, mcpSessionId, this.#ttl.binding);
-        return;
+        return 'bound';
       }
       const existing = await this.#backend.get<BindingRecord>(NS.binding, mcpSessionId);
       if (existing === undefined) return TRY_AGAIN; // expired in between
@@ -454,6 +336,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         await this.#backend.set(NS.binding, mcpSessionId, binding, { ttlMs: this.#ttl.binding });
         await this.#backend.addMember(NS.userBindings, userId, mcpSessionId, this.#ttl.binding);
       }
+      return 'bound';
     };
     await compareAndSwap(
       {
@@ -616,26 +499,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
    * @throws InvalidInputError for a short state, a malformed verifier, or a state already pending.
    */
   async storeOAuthState(state: string, input: StoreOAuthStateInput): Promise<void> {
-    checkState(state);
-    if (!isPkceVerifier(input.codeVerifier)) {
-      throw new InvalidInputError('codeVerifier must be 43 to 128 characters of [A-Za-z0-9-._~]');
-    }
-    if (input.sessionId !== undefined) checkId(input.sessionId, 'session id');
-    const ttlMs = positive(input.ttlMs ?? this.#ttl.state, 'ttlMs');
-    const now = this.#clock.now();
-    const record: StateRecord = {
-      codeVerifier: input.codeVerifier,
-      createdAt: now,
-      expiresAt: now + ttlMs,
-      ...(input.sessionId === undefined ? {} : { sessionIdHash: sha256(input.sessionId) }),
-      ...(input.redirectUri === undefined ? {} : { redirectUri: input.redirectUri }),
-      ...(input.returnTo === undefined ? {} : { returnTo: input.returnTo }),
-      ...(input.scopes === undefined ? {} : { scopes: [...input.scopes] }),
-      ...(input.loginHint === undefined ? {} : { loginHint: input.loginHint }),
-    };
-    if (!(await this.#backend.set(NS.state, sha256(state), record, { ttlMs, onlyIfAbsent: true }))) {
-      throw new InvalidInputError('this OAuth state is already pending; generate a new one');
-    }
+    return storeState(this.#stateContext, state, input);
   }
 
   /**
@@ -646,29 +510,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
    * @throws InvalidInputError for an unknown, used, expired or foreign-session state.
    */
   async consumeOAuthState(state: string, sessionId?: string): Promise<OAuthStateData> {
-    if (typeof state !== 'string' || state.length < 16 || state.length > MAX_ID_LENGTH) {
-      throw new InvalidInputError('unknown, expired or already used OAuth state');
-    }
-    const record = await this.#backend.take<StateRecord>(NS.state, sha256(state));
-    if (!record) {
-      this.#logger.warn({}, 'SECURITY: OAuth callback with an unknown, expired or already used state');
-      throw new InvalidInputError('unknown, expired or already used OAuth state');
-    }
-    if (record.expiresAt <= this.#clock.now()) {
-      throw new InvalidInputError('OAuth state expired; start the authorization again');
-    }
-    if (
-      record.sessionIdHash !== undefined &&
-      (sessionId === undefined || !secretsEqual(record.sessionIdHash, sha256(sessionId)))
-    ) {
-      this.#logger.warn(
-        {},
-        'SECURITY: OAuth state presented by a different session than the one that started it',
-      );
-      throw new InvalidInputError('OAuth state does not belong to this session');
-    }
-    const { sessionIdHash: _hidden, ...data } = record;
-    return structuredClone(data) as OAuthStateData;
+    return consumeState(this.#stateContext, state, sessionId);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -781,51 +623,5 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       logFailure(this.#logger, error, { component: 'session-store', operation: `read ${namespace}` });
       throw error;
     });
-  }
-}
-
-function sessionFields(input: StoreSessionInput): StoreSessionInput {
-  const fields: StoreSessionInput = {};
-  if (input.scopes !== undefined) {
-    if (!Array.isArray(input.scopes) || input.scopes.some((scope) => typeof scope !== 'string')) {
-      throw new InvalidInputError('scopes must be an array of strings');
-    }
-    fields.scopes = [...input.scopes];
-  }
-  if (input.expiresAt !== undefined) fields.expiresAt = input.expiresAt;
-  if (input.issuer !== undefined) fields.issuer = input.issuer;
-  if (input.clientId !== undefined) fields.clientId = input.clientId;
-  if (input.mcpSessionId !== undefined) {
-    checkId(input.mcpSessionId, 'MCP session id');
-    fields.mcpSessionId = input.mcpSessionId;
-  }
-  return fields;
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isFinite(value) || value <= 0)
-    throw new InvalidInputError(`${name} must be a positive number of milliseconds`);
-  return Math.ceil(value);
-}
-
-function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && PRINTABLE_ID.test(value);
-}
-
-function checkId(value: unknown, what: string): asserts value is string {
-  if (!isId(value))
-    throw new InvalidInputError(`${what} must be 1 to ${MAX_ID_LENGTH} printable ASCII characters`);
-}
-
-function checkState(state: unknown): asserts state is string {
-  if (
-    typeof state !== 'string' ||
-    state.length < 16 ||
-    state.length > MAX_ID_LENGTH ||
-    !PRINTABLE_ID.test(state)
-  ) {
-    throw new InvalidInputError(
-      'OAuth state must be 16 to 256 printable ASCII characters (use randomToken())',
-    );
   }
 }

@@ -7,7 +7,7 @@
 import type { AuthInfo } from '../auth-info.js';
 import { deepFreeze } from '../internal/freeze.js';
 import type { SessionRecord, TokenRecord } from './records.js';
-import type { SessionInfo, ValidatedAccess } from './session-store.js';
+import type { SessionInfo, ValidatedAccess } from './types.js';
 
 /** The SDK's view of a verified token; frozen, so one object can answer every request with that token. */
 export function toAuthInfo(token: string, record: TokenRecord): AuthInfo {
