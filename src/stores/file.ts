@@ -6,7 +6,7 @@
  * @module
  */
 import { type BigIntStats, constants, fstatSync, type Stats } from 'node:fs';
-import { chmod, type FileHandle, lstat, mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, type FileHandle, lstat, mkdir, open, opendir, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import {
@@ -24,10 +24,12 @@ import {
   StorageForbiddenError,
   StorageUnavailableError,
 } from '../errors.js';
+import { durationOption } from '../internal/option-checks.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { normaliseUserId } from '../user-id.js';
+import { syncDirectory, versionOf, writeAtomically } from './file-io.js';
 import { acquireFileLock, errorCode } from './file-lock.js';
-import { canonicalFileName, classifyEntry, lockFileName, temporaryFileName } from './file-names.js';
+import { canonicalFileName, classifyEntry, lockFileName } from './file-names.js';
 import { checkDirectoryTrust, checkFileTrust } from './file-trust.js';
 import { validateDelete, validateWrite } from './input.js';
 import { OperationObserver } from './observe.js';
@@ -95,13 +97,6 @@ function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
 }
 
-function positiveMs(value: number | undefined, fallback: number, name: string): number {
-  const chosen = value ?? fallback;
-  if (!Number.isFinite(chosen) || chosen <= 0)
-    throw new ConfigurationError(`${name} must be a positive number of milliseconds`);
-  return chosen;
-}
-
 const READ_RETRIES = 3;
 
 interface ExistingFile {
@@ -145,8 +140,8 @@ export class FileCredentialStore implements CredentialStore {
     this.#fsync = options.fsync ?? true;
     this.#createDirectory = options.createDirectory ?? false;
     this.#sharedGroup = options.sharedGroup ?? false;
-    const staleMs = positiveMs(options.lockStaleMs, DEFAULT_LOCK_STALE_MS, 'lockStaleMs');
-    const timeoutMs = positiveMs(options.lockTimeoutMs, DEFAULT_LOCK_TIMEOUT_MS, 'lockTimeoutMs');
+    const staleMs = durationOption('lockStaleMs', options.lockStaleMs, DEFAULT_LOCK_STALE_MS);
+    const timeoutMs = durationOption('lockTimeoutMs', options.lockTimeoutMs, DEFAULT_LOCK_TIMEOUT_MS);
     this.#lockSettings = { staleMs, timeoutMs };
     this.#logger = options.logger ?? silentLogger;
     this.#observer = new OperationObserver('file', options.onOperation, this.#logger);
@@ -187,7 +182,9 @@ export class FileCredentialStore implements CredentialStore {
               throw new ConflictError(`credentials for ${userId} changed since version was read`, { userId });
             }
           }
-          const version = await this.#writeAtomically(
+          const version = await writeAtomically(
+            this.directory,
+            this.#fsync,
             fileName,
             `${JSON.stringify(toPythonDocument(record), null, 2)}\n`,
           );
@@ -225,7 +222,7 @@ export class FileCredentialStore implements CredentialStore {
             // A canonical and a legacy file for one user (written by an older server): remove both.
             const legacy = current.legacy ? undefined : await this.#legacyName(userId);
             if (legacy !== undefined) await this.#removeLegacy(userId, this.#path(legacy));
-            await this.#syncDirectory();
+            await syncDirectory(this.directory, this.#fsync);
             return true;
           } finally {
             await release();
@@ -396,60 +393,6 @@ export class FileCredentialStore implements CredentialStore {
     return versionOf(stats);
   }
 
-  async #writeAtomically(fileName: string, content: string): Promise<string> {
-    let temporary = '';
-    let handle: FileHandle | undefined;
-    // Exclusively created, never following a link, under a name nobody can predict: a file someone
-    // else prepared can never become ours.
-    for (let attempt = 0; handle === undefined; attempt++) {
-      temporary = this.#path(temporaryFileName(fileName));
-      try {
-        handle = await open(
-          temporary,
-          constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW,
-          0o600,
-        );
-      } catch (error) {
-        if (errorCode(error) !== 'EEXIST' || attempt >= 2) throw error;
-      }
-    }
-    let version: string;
-    try {
-      // The creation mode is filtered by the umask; make it exactly 0600 on the descriptor.
-      await handle.chmod(0o600);
-      await handle.writeFile(content, 'utf8');
-      if (this.#fsync) await handle.sync();
-      // fstat on an open descriptor does no I/O: the synchronous call spares a thread-pool round trip.
-      version = versionOf(fstatSync(handle.fd, { bigint: true }));
-    } catch (error) {
-      await handle.close();
-      await unlink(temporary).catch(() => {});
-      throw error;
-    }
-    await handle.close();
-    try {
-      await rename(temporary, this.#path(fileName));
-    } catch (error) {
-      await unlink(temporary).catch(() => {});
-      throw error;
-    }
-    await this.#syncDirectory();
-    return version;
-  }
-
-  async #syncDirectory(): Promise<void> {
-    if (!this.#fsync) return;
-    const handle = await open(this.directory, constants.O_RDONLY);
-    try {
-      await handle.sync();
-    } catch (error) {
-      // Some platforms and file systems do not support fsync on a directory.
-      if (!['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP'].includes(errorCode(error) ?? '')) throw error;
-    } finally {
-      await handle.close();
-    }
-  }
-
   /**
    * Checks the directory (and creates it when `create`); resolves false when it is missing and may
    * not be created (only for deletes: nothing to delete). Reads of a missing directory throw.
@@ -526,8 +469,4 @@ export class FileCredentialStore implements CredentialStore {
         );
     }
   }
-}
-
-function versionOf(stats: { ino: bigint; mtimeNs: bigint; size: bigint }): string {
-  return `${stats.ino.toString(36)}-${stats.mtimeNs.toString(36)}-${stats.size.toString(36)}`;
 }
