@@ -89,6 +89,7 @@ export function parseStoredCredentials(value: unknown, userId: string): StoredCr
 export interface CredentialsSummary {
   userId: string;
   scopes: string[];
+  /** When the access token expires, epoch milliseconds; `undefined` when unknown. */
   expiresAt: number | undefined;
   hasAccessToken: boolean;
   hasRefreshToken: boolean;

@@ -113,7 +113,7 @@ export interface ConnectLink {
   url: string;
   /** A fresh id, for MCP URL elicitation. */
   elicitationId: string;
-  /** Epoch ms. */
+  /** When it expires, epoch milliseconds. */
   expiresAt: number;
 }
 

@@ -56,6 +56,7 @@ export interface StoreSessionInput {
 export interface SessionInfo {
   userId: string;
   scopes: string[];
+  /** When the upstream access token expires, epoch milliseconds (informational). */
   expiresAt?: number;
   issuer?: string;
   clientId?: string;
@@ -86,7 +87,7 @@ export interface IssueBearerTokenOptions {
 /** A freshly issued bearer token. Show it to its user once; it cannot be recovered. */
 export interface IssuedBearerToken {
   token: string;
-  /** Epoch ms. */
+  /** When it expires, epoch milliseconds. */
   expiresAt: number;
 }
 
@@ -118,7 +119,9 @@ export interface OAuthStateData {
   returnTo?: string;
   scopes?: string[];
   loginHint?: string;
+  /** When the state was stored, epoch milliseconds. */
   createdAt: number;
+  /** When it stops being accepted, epoch milliseconds. */
   expiresAt: number;
 }
 
