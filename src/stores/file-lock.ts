@@ -49,6 +49,7 @@ function decodeOwner(text: string): LockOwner | undefined {
   } catch {
     return undefined;
   }
+  // Stryker disable next-line ConditionalExpression: `false` reads an old-format lock's only nonce as its process nonce; both mean "not this incarnation", and the lock nonce is never read.
   return match[4] === undefined
     ? { pid: Number(match[1]), host, processNonce: undefined, nonce: match[3]! }
     : { pid: Number(match[1]), host, processNonce: match[3]!, nonce: match[4] };
@@ -87,7 +88,9 @@ export async function acquireFileLock(
         hint: `the lock ${lockPath} was held for longer than ${settings.timeoutMs} ms`,
       });
     }
+    // Stryker disable next-line ArithmeticOperator: how long to wait between looks, not whether to enter.
     await delay(wait + Math.random() * wait);
+    // Stryker disable next-line ArithmeticOperator,MethodExpression: as above.
     wait = Math.min(wait * 2, 50);
   }
 }
@@ -109,6 +112,7 @@ async function readTarget(path: string): Promise<string | null | undefined> {
   } catch (error) {
     const code = errorCode(error);
     if (code === 'ENOENT') return undefined;
+    // Stryker disable next-line ConditionalExpression: another readlink failure on a path that EEXIST just named cannot be produced; as `null` it would only delay the same error to the move.
     if (code === 'EINVAL') return null;
     throw error;
   }
@@ -129,14 +133,18 @@ const FOREIGN_LOCK_GRACE_MS = 2_000;
 
 async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean> {
   const target = await readTarget(lockPath);
+  // Stryker disable next-line BooleanLiteral,ConditionalExpression: `false` only waits one step before the same retry.
   if (target === undefined) return true; // released meanwhile: try again at once
   let modifiedAt: number;
   try {
     modifiedAt = (await lstat(lockPath)).mtimeMs;
+    // Stryker disable next-line BlockStatement: needs lstat to fail right after readlink succeeded on the same path.
   } catch (error) {
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: as above (a lock released in between).
     if (errorCode(error) === 'ENOENT') return true;
     throw error;
   }
+  // Stryker disable next-line ConditionalExpression: decodeOwner(null) finds no owner either.
   const owner = target === null ? undefined : decodeOwner(target);
   const age = Date.now() - modifiedAt;
   const abandoned =
@@ -168,7 +176,9 @@ async function release(
 ): Promise<void> {
   // Nobody takes over a live owner's lock before it is `staleMs` old, so a lock released sooner is
   // still ours: one unlink. Past that, check the owner first.
+  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: checking the owner earlier too is only an extra readlink.
   if (Date.now() - acquiredAt >= staleMs && (await readTarget(lockPath)) !== encodeOwner(owner)) return;
+  // Stryker disable next-line BlockStatement: swallowing other unlink failures needs one (EACCES on our own lock) that cannot be produced here.
   await unlink(lockPath).catch((error: unknown) => {
     if (errorCode(error) !== 'ENOENT') throw error;
   });

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StorageUnavailableError } from '../../src/index.js';
-import { acquireFileLock } from '../../src/stores/file-lock.js';
+import { acquireFileLock, errorCode } from '../../src/stores/file-lock.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 let directory: string;
@@ -107,5 +107,137 @@ describe('acquireFileLock', () => {
     vi.setSystemTime(Date.now() + 1_500);
     await release();
     await expect(lstat(lockPath)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reads only a whole owner: anything before or after it, or a host that does not decode, is a foreign lock', async () => {
+    for (const target of [
+      `x${liveOwner()}`,
+      `${liveOwner()}-junk`,
+      `${process.ppid}@%E0%A4%A#0123456789abcdef.00aa11bb22cc`,
+    ]) {
+      const lockPath = join(directory, '.x.lock');
+      await symlink(target, lockPath);
+      await ageBy(lockPath, 2_500);
+      // Foreign and past its 2 s grace: taken over (a live owner's lock would not be, for 60 s).
+      const release = await acquireFileLock(lockPath, { staleMs: 60_000, timeoutMs: 150 }, USER);
+      expect(await readlink(lockPath), target).not.toBe(target);
+      await release();
+    }
+  });
+
+  it('never judges a lock of another host by its PID: only its age counts', async () => {
+    const lockPath = join(directory, '.x.lock');
+    const target = '999999@another-host#0123456789abcdef.00aa11bb22cc';
+    await symlink(target, lockPath);
+    await ageBy(lockPath, 3_000);
+    vi.spyOn(process, 'kill').mockImplementation(() => {
+      throw Object.assign(new Error('kill ESRCH'), { code: 'ESRCH' });
+    });
+    await expect(acquireFileLock(lockPath, { staleMs: 60_000, timeoutMs: 100 }, USER)).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    );
+    expect(await readlink(lockPath)).toBe(target);
+  });
+
+  it('names this process in the lock it holds, and says whose lock and which path when it gives up', async () => {
+    const lockPath = join(directory, '.x.lock');
+    const release = await acquireFileLock(lockPath, { staleMs: 60_000, timeoutMs: 100 }, USER);
+    expect(await readlink(lockPath)).toMatch(
+      new RegExp(`^${process.pid}@${encodeURIComponent(hostname())}#[0-9a-f]{16}\\.[0-9a-f]{24}$`),
+    );
+    const error = await acquireFileLock(lockPath, { staleMs: 60_000, timeoutMs: 50 }, USER).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect(error).toMatchObject({ userId: USER });
+    expect((error as StorageUnavailableError).hint).toContain(lockPath);
+    await release();
+  });
+
+  it('passes on a failure to create the lock that is not "it exists" (a missing directory)', async () => {
+    const lockPath = join(directory, 'missing', '.x.lock');
+    await expect(
+      acquireFileLock(lockPath, { staleMs: 60_000, timeoutMs: 5_000 }, USER),
+    ).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
+  describe('at the exact boundaries (the clock frozen at a whole millisecond)', () => {
+    /** A live owner's lock (or a foreign file) dated `ageMs` before a frozen now. */
+    async function lockAged(
+      ageMs: number,
+      kind: 'live owner' | 'foreign file' = 'live owner',
+    ): Promise<string> {
+      const lockPath = join(directory, `.b${Math.abs(ageMs)}${ageMs < 0 ? 'f' : ''}.lock`);
+      if (kind === 'foreign file') await writeFile(lockPath, 'not a lock');
+      else await symlink(liveOwner(), lockPath);
+      const dated = new Date(Math.floor(Date.now() / 1000) * 1000 - 100_000);
+      await lutimes(lockPath, dated, dated);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(dated.getTime() + ageMs);
+      return lockPath;
+    }
+    // timeoutMs 0: one look at the lock, then give up (the frozen clock never reaches a later deadline).
+    const taken = async (lockPath: string) =>
+      acquireFileLock(lockPath, { staleMs: 10_000, timeoutMs: 0 }, USER).then(
+        async (release) => {
+          await release();
+          return true;
+        },
+        (error: unknown) => {
+          expect(error).toBeInstanceOf(StorageUnavailableError);
+          return false;
+        },
+      );
+
+    it('a live owner’s lock exactly staleMs old is kept; one millisecond older is taken', async () => {
+      expect(await taken(await lockAged(10_000))).toBe(false);
+      vi.useRealTimers();
+      expect(await taken(await lockAged(10_001))).toBe(true);
+    });
+
+    it('a lock dated exactly staleMs in the future is kept; one millisecond further is taken', async () => {
+      expect(await taken(await lockAged(-10_000))).toBe(false);
+      vi.useRealTimers();
+      expect(await taken(await lockAged(-10_001))).toBe(true);
+    });
+
+    it('something foreign exactly 2 s old is kept; one millisecond older is taken', async () => {
+      expect(await taken(await lockAged(2_000, 'foreign file'))).toBe(false);
+      vi.useRealTimers();
+      expect(await taken(await lockAged(2_001, 'foreign file'))).toBe(true);
+    });
+
+    it('releasing exactly staleMs after acquiring checks the owner first (a successor may hold it)', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(1_800_000_000_000);
+      const lockPath = join(directory, '.r.lock');
+      const release = await acquireFileLock(lockPath, { staleMs: 1_000, timeoutMs: 150 }, USER);
+      vi.setSystemTime(1_800_000_001_000);
+      await unlink(lockPath);
+      await symlink(liveOwner(), lockPath);
+      await release();
+      expect(await readlink(lockPath)).toBe(liveOwner());
+    });
+  });
+
+  it('a release finds its lock already gone (an operator removed it): nothing to do, no error', async () => {
+    const lockPath = join(directory, '.x.lock');
+    const release = await acquireFileLock(lockPath, { staleMs: 60_000, timeoutMs: 100 }, USER);
+    await unlink(lockPath);
+    await expect(release()).resolves.toBeUndefined();
+  });
+});
+
+describe('errorCode', () => {
+  it('is the code of an object that has one, else undefined', () => {
+    expect(errorCode(Object.assign(new Error('x'), { code: 'EEXIST' }))).toBe('EEXIST');
+    expect(errorCode({ code: 42 })).toBe('42');
+    expect(errorCode(new Error('no code'))).toBeUndefined();
+    expect(errorCode({})).toBeUndefined();
+    expect(errorCode(null)).toBeUndefined();
+    expect(errorCode('EEXIST')).toBeUndefined();
+    expect(errorCode(undefined)).toBeUndefined();
   });
 });
