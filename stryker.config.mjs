@@ -36,6 +36,7 @@ export const CORE = [
   'src/mcp-auth/token-families.ts',
   'src/mcp-auth/clients.ts',
   'src/mcp-auth/consent.ts',
+  'src/mcp-auth/consent-step.ts',
   'src/mcp-auth/client-metadata.ts',
   'src/http/sign-in-handlers.ts',
   'src/http/google-sign-in.ts',

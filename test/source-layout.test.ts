@@ -65,6 +65,10 @@ const COVERED_BY: Record<string, string[]> = {
     'test/mcp-auth/registration-limits.test.ts',
     'test/mcp-auth/client-authentication.test.ts',
   ],
+  'src/mcp-auth/consent-step.ts': [
+    'test/mcp-auth/consent.test.ts',
+    'test/mcp-auth/authorization-server.test.ts',
+  ],
   'src/mcp-auth/endpoints.ts': ['test/mcp-auth/authorization-server.test.ts'],
   'src/mcp-auth/oauth-error.ts': ['test/mcp-auth/authorization-server.test.ts'],
   'src/mcp-auth/options.ts': ['test/mcp-auth/authorization-server.test.ts'],

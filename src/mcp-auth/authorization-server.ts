@@ -16,17 +16,17 @@
 
 import type { AuthInfo, BearerTokenVerifier } from '../auth-info.js';
 import { InvalidTokenError } from '../errors.js';
-import { type CookiePolicy, clearCookie, cookieName, readCookie, setCookie } from '../http/cookies.js';
+import type { CookiePolicy } from '../http/cookies.js';
 import { GoogleSignIn } from '../http/google-sign-in.js';
 import { RateLimiter } from '../http/rate-limit.js';
-import { failureResponse, htmlResponse, redirectResponse, tooManyRequests } from '../http/responses.js';
+import { failureResponse, redirectResponse, tooManyRequests } from '../http/responses.js';
 import type { RequestContext } from '../http/sign-in-handlers.js';
 import { Sealer } from '../internal/seal.js';
-import { randomToken } from '../secrets.js';
 import type { SessionInfo } from '../session/session-store.js';
 import { ClientMetadataDocuments } from './client-metadata.js';
 import { type ClientRecord, ClientRegistry } from './clients.js';
-import { ConsentApprovals, consentPage } from './consent.js';
+import { ConsentApprovals } from './consent.js';
+import { ConsentStep, errorPage, type Transaction } from './consent-step.js';
 import { TokenEndpoints } from './endpoints.js';
 import { OAuthFailure } from './oauth-error.js';
 import {
@@ -37,27 +37,7 @@ import {
 } from './options.js';
 import { TokenFamilies, type VerifiedAccess } from './token-families.js';
 
-/** What /authorize asked for, carried through Google and consent in sealed cookies. */
-export interface Transaction {
-  clientId: string;
-  redirectUri: string;
-  codeChallenge: string;
-  state?: string;
-  scopes: string[];
-  resource: string;
-}
-
-interface ConsentCookie {
-  /** Nonce (single use) and the id in the consent URL. */
-  n: string;
-  i: string;
-  x: number;
-  u: string;
-  g: string;
-  t: Transaction;
-}
-
-const CONSENT_PURPOSE = 'mcp-consent';
+export type { Transaction } from './consent-step.js';
 
 /** The endpoint paths of a server (absolute paths on its origin). */
 export interface McpAuthorizationServerPaths {
@@ -79,7 +59,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
   readonly #google: GoogleSignIn;
   readonly #clients: ClientRegistry;
   readonly #families: TokenFamilies;
-  readonly #approvals: ConsentApprovals;
+  readonly #consent: ConsentStep;
   readonly #endpoints: TokenEndpoints;
   readonly #authorizeLimiter: RateLimiter | undefined;
   /** Absolute paths of every endpoint. */
@@ -142,7 +122,22 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
       authorizationCodeTtlMs: o.authorizationCodeTtlMs,
       verifiedTokenCache: o.verifiedTokenCache,
     });
-    this.#approvals = new ConsentApprovals(o.backend, o.clock, o.consentTtlMs);
+    this.#consent = new ConsentStep({
+      sealer: this.#sealer,
+      cookies: this.#cookies,
+      clock: o.clock,
+      logger: o.logger,
+      consentUrl: `${o.origin}${this.paths.consent}`,
+      transactionTtlMs: o.transactionTtlMs,
+      sessionStore: o.sessionStore,
+      approvals: new ConsentApprovals(o.backend, o.clock, o.consentTtlMs),
+      clients: this.#clients,
+      googleScopes: this.#google.scopes,
+      resourceName: o.resourceName,
+      issueCode: (transaction, userId, generation, headers, status) =>
+        this.#issueCode(transaction, userId, generation, headers, status),
+      clientRedirect: (transaction, params) => this.#clientRedirect(transaction, params),
+    });
     this.#endpoints = new TokenEndpoints(o, this.#clients, this.#families, this.paths);
     this.#authorizeLimiter =
       o.rateLimits.authorize && new RateLimiter(o.rateLimits.authorize, { clock: o.clock });
@@ -255,11 +250,11 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
     try {
       client = await this.#clients.get(params.get('client_id'));
     } catch (error) {
-      if (error instanceof OAuthFailure) return this.#errorPage(400, 'Client refused', error.message);
+      if (error instanceof OAuthFailure) return errorPage(400, 'Client refused', error.message);
       throw error;
     }
     if (!client)
-      return this.#errorPage(
+      return errorPage(
         400,
         'Unknown client',
         'This MCP client is not registered with this server (or its registration expired). Start again from your MCP client.',
@@ -267,7 +262,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
     const redirectUri =
       params.get('redirect_uri') ?? (client.redirect_uris.length === 1 ? client.redirect_uris[0]! : '');
     if (!client.redirect_uris.includes(redirectUri)) {
-      return this.#errorPage(400, 'Invalid redirect', 'The redirect_uri is not one this client registered.');
+      return errorPage(400, 'Invalid redirect', 'The redirect_uri is not one this client registered.');
     }
     return this.startTransaction(client, {
       redirectUri,
@@ -299,7 +294,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
   ): Promise<Response> {
     const o = this.#o;
     const refuse = (error: string, description: string) =>
-      this.#errorPage(400, 'Authorization request refused', `${error}: ${description}`);
+      errorPage(400, 'Authorization request refused', `${error}: ${description}`);
     if (request.responseType !== 'code')
       return refuse('unsupported_response_type', 'response_type must be code');
     if (!request.codeChallenge || !/^[A-Za-z0-9_-]{43}$/.test(request.codeChallenge)) {
@@ -340,7 +335,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
     if (outcome.kind === 'response') return outcome.response;
     const headers = new Headers({ 'set-cookie': outcome.setCookie });
     if (outcome.kind === 'declined') {
-      return this.#errorPage(
+      return errorPage(
         403,
         'Not authorized',
         'Google sign-in was declined. Return to your MCP client.',
@@ -350,7 +345,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
     const { result, payload: transaction } = outcome;
     const client = await this.#clients.get(transaction.clientId);
     if (!client) {
-      return this.#errorPage(
+      return errorPage(
         400,
         'Unknown client',
         'This MCP client’s registration expired. Start again from your MCP client.',
@@ -362,143 +357,17 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
       ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
       ...(result.profile.iss === undefined ? {} : { issuer: result.profile.iss }),
     });
-    if (await this.#approvals.covers(result.userId, client.client_id, transaction.scopes)) {
-      return this.#issueCode(transaction, result.userId, session.generation, headers);
-    }
-    const consent: ConsentCookie = {
-      n: randomToken(),
-      i: randomToken(12),
-      x: this.#o.clock.now() + this.#o.transactionTtlMs,
-      u: result.userId,
-      g: session.generation,
-      t: transaction,
-    };
-    headers.append(
-      'set-cookie',
-      setCookie(
-        this.#consentCookieName(consent.i),
-        await this.#sealer.seal(CONSENT_PURPOSE, consent),
-        this.#o.transactionTtlMs,
-        this.#cookies,
-      ),
-    );
-    return redirectResponse(`${this.#o.origin}${this.paths.consent}?id=${consent.i}`, 303, { headers });
-  }
-
-  #consentCookieName(id: string): string {
-    return cookieName(`mcpoc_consent_${id}`, this.#cookies);
-  }
-
-  async #openConsent(request: Request, id: string | null): Promise<ConsentCookie | Response> {
-    if (id === null || !/^[A-Za-z0-9_-]{16}$/.test(id)) {
-      return this.#errorPage(
-        400,
-        'Consent expired',
-        'This consent request is incomplete. Start again from your MCP client.',
-      );
-    }
-    const consent = await this.#sealer.open<ConsentCookie>(
-      CONSENT_PURPOSE,
-      readCookie(request, this.#consentCookieName(id)),
-    );
-    if (consent === undefined || consent.i !== id) {
-      this.#o.logger.warn(
-        {},
-        'SECURITY: consent requested without this flow’s cookie (another browser, or a forged link); refused',
-      );
-      return this.#errorPage(
-        400,
-        'Consent expired',
-        'This consent request belongs to another browser, or it expired. Start again from your MCP client in this browser.',
-      );
-    }
-    if (consent.x <= this.#o.clock.now()) {
-      return this.#errorPage(
-        400,
-        'Consent expired',
-        'This consent request expired. Start again from your MCP client.',
-      );
-    }
-    return consent;
+    return this.#consent.afterSignIn(transaction, client, result.userId, session.generation, headers);
   }
 
   /** GET consent: the page. Loading it again (prefetch, double click) renders the same form. */
-  async consentForm(request: Request): Promise<Response> {
-    const consent = await this.#openConsent(request, new URL(request.url).searchParams.get('id'));
-    if (consent instanceof Response) return consent;
-    const client = await this.#clients.get(consent.t.clientId);
-    if (!client)
-      return this.#errorPage(
-        400,
-        'Unknown client',
-        'This MCP client’s registration expired. Start again from your MCP client.',
-      );
-    return consentPage({
-      client,
-      userId: consent.u,
-      redirectUri: consent.t.redirectUri,
-      mcpScopes: consent.t.scopes,
-      googleScopes: this.#google.scopes,
-      actionUrl: `${this.#o.origin}${this.paths.consent}`,
-      consentId: consent.i,
-      csrf: await this.#sealer.tag('consent-csrf', `${consent.i}.${consent.n}`),
-      resourceName: this.#o.resourceName,
-    });
+  consentForm(request: Request): Promise<Response> {
+    return this.#consent.form(request);
   }
 
   /** POST consent: approve (code to the client) or deny (`access_denied` to the client). */
-  async consentDecision(request: Request): Promise<Response> {
-    const form = Object.fromEntries(
-      new URLSearchParams((await request.text().catch(() => '')).slice(0, 4096)),
-    );
-    const consent = await this.#openConsent(request, form.consent ?? null);
-    if (consent instanceof Response) return consent;
-    const { clientId } = consent.t;
-    if (!(await this.#sealer.verifyTag('consent-csrf', `${consent.i}.${consent.n}`, form.csrf))) {
-      this.#o.logger.warn(
-        { clientId, userId: consent.u },
-        'SECURITY: consent posted with a wrong anti-CSRF token; refused',
-      );
-      return this.#errorPage(
-        400,
-        'Consent refused',
-        'This form is not valid. Start again from your MCP client.',
-      );
-    }
-    const remaining = consent.x - this.#o.clock.now();
-    if (!(await this.#o.sessionStore.recordSingleUse(consent.n, remaining + 60_000))) {
-      return this.#errorPage(
-        400,
-        'Already answered',
-        'This consent request was already answered. Return to your MCP client.',
-      );
-    }
-    const headers = new Headers({
-      'set-cookie': clearCookie(this.#consentCookieName(consent.i), this.#cookies),
-    });
-    if (form.decision !== 'approve') {
-      this.#o.logger.info({ clientId, userId: consent.u }, 'the user denied an MCP client');
-      return redirectResponse(
-        this.#clientRedirect(consent.t, {
-          error: 'access_denied',
-          error_description: 'the user denied the request',
-        }),
-        303,
-        { headers },
-      );
-    }
-    const session = await this.#o.sessionStore.getSession(consent.u);
-    if (!session || session.generation !== consent.g) {
-      return this.#errorPage(
-        400,
-        'Signed out',
-        'You signed out meanwhile. Start again from your MCP client.',
-        headers,
-      );
-    }
-    await this.#approvals.approve(consent.u, clientId, consent.t.scopes);
-    this.#o.logger.info({ clientId, userId: consent.u }, 'the user approved an MCP client');
-    return this.#issueCode(consent.t, consent.u, consent.g, headers, 303);
+  consentDecision(request: Request): Promise<Response> {
+    return this.#consent.decision(request);
   }
 
   async #issueCode(
@@ -526,9 +395,5 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
     if (transaction.state !== undefined) target.searchParams.set('state', transaction.state);
     target.searchParams.set('iss', this.#o.issuer);
     return target.href;
-  }
-
-  #errorPage(status: number, title: string, message: string, headers?: Headers): Response {
-    return htmlResponse(status, title, [['p', message]], headers === undefined ? {} : { headers });
   }
 }
