@@ -96,6 +96,7 @@ const COVERED_BY: Record<string, string[]> = {
     'test/stores/s3.test.ts',
   ],
   'src/testing/counting-backend.ts': ['examples/round-trips.test.ts'],
+  'src/testing/google-provider-types.ts': ['examples/testing/local-google.test.ts'],
   'src/testing/google-provider.ts': ['test/refresh/manager.test.ts', 'examples/testing/local-google.test.ts'],
   'src/testing/tls-server.ts': ['test/mcp-auth/client-metadata.test.ts'],
 };
