@@ -8,7 +8,7 @@
  * @module
  */
 // A type-only import: erased at runtime, so credentials.ts can import this module without a cycle.
-import type { StoredCredentials } from '../credentials.js';
+import type { StoredCredentials } from '../stored-credentials.js';
 import { normaliseUserId } from '../user-id.js';
 
 /** What is wrong with one field: its dotted path (or `(root)`) and a code. */

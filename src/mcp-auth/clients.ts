@@ -12,11 +12,18 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { randomToken, sha256 } from '../secrets.js';
 import type { SessionBackend } from '../session/backend.js';
-import type { ClientMetadataDocuments } from './client-metadata.js';
 import { OAuthFailure } from './oauth-error.js';
 
 /** Backend namespaces of the registry. */
 const NS = { pending: 'mcp-client-pending', active: 'mcp-client' } as const;
+
+/**
+ * What the registry needs from Client ID Metadata Documents (`ClientMetadataDocuments` in
+ * `client-metadata.ts`): the client a document URL describes, or `undefined`.
+ */
+export interface ClientMetadataResolver {
+  resolve(clientId: string): Promise<ClientRecord | undefined>;
+}
 
 /** Whether a client id is a Client ID Metadata Document URL (https, with a path). */
 export function isClientMetadataUrl(clientId: string): boolean {
@@ -76,7 +83,7 @@ export interface ClientRegistryOptions {
   /** Most pending registrations kept in process (memory backend); the oldest go first. */
   maxPending: number;
   /** Resolves `https` client ids (Client ID Metadata Documents); undefined turns them off. */
-  metadataDocuments?: ClientMetadataDocuments | undefined;
+  metadataDocuments?: ClientMetadataResolver | undefined;
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);

@@ -8,8 +8,6 @@ import type { AuthInfo } from '../auth-info.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { SessionBackend } from './backend.js';
-import type { MemorySessionBackend } from './memory-backend.js';
-import type { OAuth21SessionStore } from './session-store.js';
 import type {
   DEFAULT_VERIFIED_TOKEN_CACHE_MAX,
   DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS,

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { startGoogleLikeProvider } from './google-provider.js';
 
 /** Options of {@link startGoogleLikeProvider}. */
 export interface GoogleLikeProviderOptions {
