@@ -42,6 +42,7 @@ function encodeOwner(owner: LockOwner): string {
 
 function decodeOwner(text: string): LockOwner | undefined {
   const match = /^(\d+)@([^#]*)#([0-9a-f]+)(?:\.([0-9a-f]+))?$/.exec(text);
+  // Stryker disable next-line ConditionalExpression: without it, reading the missing match throws inside the try below, which answers `undefined` all the same.
   if (!match) return undefined;
   let host: string;
   try {
@@ -135,15 +136,13 @@ async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean>
   const target = await readTarget(lockPath);
   // Stryker disable next-line BooleanLiteral,ConditionalExpression: `false` only waits one step before the same retry.
   if (target === undefined) return true; // released meanwhile: try again at once
-  let modifiedAt: number;
-  try {
-    modifiedAt = (await lstat(lockPath)).mtimeMs;
-    // Stryker disable next-line BlockStatement: needs lstat to fail right after readlink succeeded on the same path.
-  } catch (error) {
-    // Stryker disable next-line ConditionalExpression,BooleanLiteral: as above (a lock released in between).
-    if (errorCode(error) === 'ENOENT') return true;
-    throw error;
-  }
+  const modifiedAt = await lstat(lockPath).then(
+    (stats) => stats.mtimeMs,
+    // Stryker disable next-line all: lstat failing right after readlink succeeded on the same path cannot be produced here.
+    (error: unknown) => (errorCode(error) === 'ENOENT' ? undefined : Promise.reject(error)),
+  );
+  // Stryker disable next-line ConditionalExpression,BooleanLiteral: released in between, as above; `false` only waits a step.
+  if (modifiedAt === undefined) return true;
   // Stryker disable next-line ConditionalExpression: decodeOwner(null) finds no owner either.
   const owner = target === null ? undefined : decodeOwner(target);
   const age = Date.now() - modifiedAt;
@@ -160,6 +159,7 @@ async function breakIfStale(lockPath: string, staleMs: number): Promise<boolean>
   try {
     await rename(lockPath, moved);
   } catch (error) {
+    // Stryker disable next-line BooleanLiteral: `false` only waits one step before the retry finds the path free.
     if (errorCode(error) === 'ENOENT') return true;
     throw error;
   }
@@ -180,6 +180,7 @@ async function release(
   if (Date.now() - acquiredAt >= staleMs && (await readTarget(lockPath)) !== encodeOwner(owner)) return;
   // Stryker disable next-line BlockStatement: swallowing other unlink failures needs one (EACCES on our own lock) that cannot be produced here.
   await unlink(lockPath).catch((error: unknown) => {
+    // Stryker disable next-line ConditionalExpression: as above.
     if (errorCode(error) !== 'ENOENT') throw error;
   });
 }
