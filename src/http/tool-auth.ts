@@ -14,11 +14,8 @@ import { logFailure } from '../internal/failure-log.js';
 import { missingScopes } from '../internal/scopes.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { CredentialManager } from '../refresh/manager.js';
-import type {
-  CredentialAccessRequest,
-  OAuth21SessionStore,
-  ValidatedAccess,
-} from '../session/session-store.js';
+import type { OAuth21SessionStore } from '../session/session-store.js';
+import type { CredentialAccessRequest, ValidatedAccess } from '../session/types.js';
 import type { SignInHandlers } from './sign-in-handlers.js';
 
 /**

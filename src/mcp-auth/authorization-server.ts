@@ -22,7 +22,7 @@ import { RateLimiter } from '../http/rate-limit.js';
 import { failureResponse, redirectResponse, tooManyRequests } from '../http/responses.js';
 import type { RequestContext } from '../http/sign-in-handlers.js';
 import { Sealer } from '../internal/seal.js';
-import type { SessionInfo } from '../session/session-store.js';
+import type { SessionInfo } from '../session/types.js';
 import { ClientMetadataDocuments } from './client-metadata.js';
 import { type ClientRecord, ClientRegistry } from './clients.js';
 import { ConsentApprovals } from './consent.js';

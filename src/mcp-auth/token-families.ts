@@ -18,7 +18,8 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { randomToken, sha256 } from '../secrets.js';
 import type { SessionBackend } from '../session/backend.js';
-import type { OAuth21SessionStore, SessionInfo } from '../session/session-store.js';
+import type { OAuth21SessionStore } from '../session/session-store.js';
+import type { SessionInfo } from '../session/types.js';
 import { isTokenShaped, RecentVerifications } from '../session/verified-tokens.js';
 import { OAuthFailure } from './oauth-error.js';
 

@@ -10,6 +10,7 @@ export { MAX_BACKEND_KEY_LENGTH } from './backend.js';
 export type { MemorySessionBackendOptions } from './memory-backend.js';
 export { MemorySessionBackend } from './memory-backend.js';
 export { REQUEST_READS_MAX_AGE_MS } from './request-reads.js';
+export { OAuth21SessionStore } from './session-store.js';
 export type {
   CredentialAccessRequest,
   IssueBearerTokenOptions,
@@ -21,8 +22,7 @@ export type {
   StoreOAuthStateInput,
   StoreSessionInput,
   ValidatedAccess,
-} from './session-store.js';
-export { OAuth21SessionStore } from './session-store.js';
+} from './types.js';
 export {
   DEFAULT_BEARER_TOKEN_CLIENT_ID,
   DEFAULT_BEARER_TOKEN_PREFIX,

@@ -65,19 +65,6 @@ import {
 } from './verified-tokens.js';
 import { compact, recordOfInfo, toAuthInfo, toSessionInfo, toValidatedAccess } from './views.js';
 
-export type {
-  CredentialAccessRequest,
-  IssueBearerTokenOptions,
-  IssuedBearerToken,
-  OAuth21SessionStoreOptions,
-  OAuthStateData,
-  SessionInfo,
-  SessionStoreStats,
-  StoreOAuthStateInput,
-  StoreSessionInput,
-  ValidatedAccess,
-} from './types.js';
-
 // Storage namespaces of the session store (shared by every backend).
 const SESSION_NAMESPACES = {
   session: 'session',
