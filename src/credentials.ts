@@ -18,7 +18,7 @@ import {
   type ShapeSchema,
   shapeSchema,
 } from './internal/record-shape.js';
-import type { StoredCredentials, VersionedCredentials } from './stored-credentials.js';
+import type { StoredCredentials } from './stored-credentials.js';
 import { normaliseUserId } from './user-id.js';
 
 export type { StoredCredentials, VersionedCredentials } from './stored-credentials.js';

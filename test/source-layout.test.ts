@@ -72,7 +72,7 @@ const COVERED_BY: Record<string, string[]> = {
   'src/mcp-auth/endpoints.ts': ['test/mcp-auth/authorization-server.test.ts'],
   'src/mcp-auth/oauth-error.ts': ['test/mcp-auth/authorization-server.test.ts'],
   'src/mcp-auth/options.ts': ['test/mcp-auth/authorization-server.test.ts'],
-  'src/refresh/authorization.ts': ['test/refresh/manager.test.ts'],
+
   'src/refresh/discovery.ts': ['test/http/oidc-sign-in.test.ts'],
   'src/refresh/provider-client.ts': ['test/refresh/manager.test.ts', 'test/refresh/manager-replicas.test.ts'],
   'src/refresh/semaphore.ts': ['test/refresh/manager.test.ts'],

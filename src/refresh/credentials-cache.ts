@@ -44,7 +44,9 @@ export class CredentialsCache {
     copy.userId = userId;
     copy.scopes = this.#shared.scopes(copy.scopes);
     copy.tokenType = this.#shared.text(copy.tokenType);
+    // Stryker disable next-line ConditionalExpression: skipping the sharing is not observable (strings compare by value); it costs memory only, which the benchmark measures
     if (copy.clientId !== undefined) copy.clientId = this.#shared.text(copy.clientId);
+    // Stryker disable next-line ConditionalExpression: as above
     if (copy.tokenUri !== undefined) copy.tokenUri = this.#shared.text(copy.tokenUri);
     const frozen = deepFreeze(copy);
     this.#entries.set(userId, { credentials: frozen, cachedAt: now }, now);

@@ -37,6 +37,20 @@ describe('CredentialsCache', () => {
     expect(bob.clientId).toBe(ada.clientId);
   });
 
+  it('adds no client id or token endpoint to a record that has none', () => {
+    const cache = new CredentialsCache(10);
+    const { clientId: _clientId, ...withoutClient } = record('ada@example.com');
+    const kept = cache.remember('ada@example.com', withoutClient, 0);
+    expect(Object.keys(kept)).not.toContain('clientId');
+    expect(Object.keys(kept)).not.toContain('tokenUri');
+    const withEndpoint = cache.remember(
+      'bob@example.com',
+      { ...record('bob@example.com'), tokenUri: 'https://t' },
+      0,
+    );
+    expect(withEndpoint).toMatchObject({ clientId: 'client', tokenUri: 'https://t' });
+  });
+
   it('forgets a user, and holds at most `maxUsers`', () => {
     const cache = new CredentialsCache(2);
     cache.remember('a@example.com', record('a@example.com'), 0);
