@@ -74,7 +74,6 @@ const COVERED_BY: Record<string, string[]> = {
   'src/mcp-auth/options.ts': ['test/mcp-auth/authorization-server.test.ts'],
 
   'src/refresh/discovery.ts': ['test/http/oidc-sign-in.test.ts'],
-  'src/refresh/provider-client.ts': ['test/refresh/manager.test.ts', 'test/refresh/manager-replicas.test.ts'],
   'src/refresh/semaphore.ts': ['test/refresh/manager.test.ts'],
   'src/session/backend.ts': ['test/session/backend-claim.test.ts'],
   'src/session/input.ts': ['test/session/session-store.test.ts'],

@@ -22,6 +22,7 @@ export class ServiceCache {
       perf: { now: () => clock.now() },
       dispose: (entry, key) => {
         const keys = this.#keysByUser.get(entry.userId);
+        // Stryker disable next-line OptionalChaining: every cached entry's key is in its user's set (set() files it, dispose is the only removal)
         keys?.delete(key);
         if (keys?.size === 0) this.#keysByUser.delete(entry.userId);
       },
@@ -30,6 +31,11 @@ export class ServiceCache {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Users with at least one cached client: the index shrinks as their entries go. */
+  get userCount(): number {
+    return this.#keysByUser.size;
   }
 
   get(userId: string, name: string): { value: unknown } | undefined {
@@ -51,7 +57,7 @@ export class ServiceCache {
   clear(userId: string): void {
     const keys = this.#keysByUser.get(userId);
     if (keys === undefined) return;
+    // Each delete disposes its entry, which drops the key from the index (and the user, at the last).
     for (const key of [...keys]) this.#entries.delete(key);
-    this.#keysByUser.delete(userId);
   }
 }

@@ -13,8 +13,11 @@ export interface GoogleLikeProviderOptions {
   rotateRefreshTokens?: boolean;
   /** Delay added to every token request, ms. Default 0. */
   tokenLatencyMs?: number;
-  /** Access token lifetime, seconds. Default 3599 (Google's). */
-  accessTokenTtlSeconds?: number;
+  /**
+   * Access token lifetime, seconds. Default 3599 (Google's). `null`: the tokens do not expire and
+   * token responses carry no `expires_in` (RFC 6749 §5.1 makes it optional).
+   */
+  accessTokenTtlSeconds?: number | null;
   /**
    * How id_tokens are signed. Default RS256 (Google's; what `verifyIdToken` checks). Load tests that
    * never verify id_tokens can pick a cheaper algorithm so the provider is not the bottleneck.

@@ -85,7 +85,7 @@ export async function startGoogleLikeProvider(
   const clientSecret = options.clientSecret ?? `GOCSPX-${randomBytes(12).toString('base64url')}`;
   let rotation = options.rotateRefreshTokens ?? false;
   let latencyMs = options.tokenLatencyMs ?? 0;
-  const accessTtl = options.accessTokenTtlSeconds ?? 3599;
+  const accessTtl = options.accessTokenTtlSeconds === undefined ? 3599 : options.accessTokenTtlSeconds;
   let revokeDown = false;
   let declined = new Set<string>();
   let defaultUser = 'alice@example.com';
@@ -243,9 +243,13 @@ export async function startGoogleLikeProvider(
         return fail(400, 'unsupported_grant_type');
       }
       const accessToken = `ya29.${randomBytes(32).toString('base64url')}`;
-      accessTokens.set(accessToken, { userId: grant.userId, expiresAt: Date.now() + accessTtl * 1000 });
+      accessTokens.set(accessToken, {
+        userId: grant.userId,
+        expiresAt: accessTtl === null ? Number.POSITIVE_INFINITY : Date.now() + accessTtl * 1000,
+      });
       out.access_token = accessToken;
-      out.expires_in = accessTtl;
+      if (accessTtl === null) delete out.expires_in;
+      else out.expires_in = accessTtl;
       out.scope = grant.scopes.join(' ');
       out.token_type = 'Bearer';
     },

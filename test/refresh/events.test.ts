@@ -13,9 +13,30 @@ describe('ManagerEvents', () => {
     events.on('refresh-conflict', ({ userId }) => seen.push(userId));
     events.emit('refresh-conflict', { userId: 'ada@example.com' });
     expect(seen).toEqual(['ada@example.com']);
-    expect(lines).toContainEqual(
-      expect.objectContaining({ level: 'warn', message: 'CredentialManager event listener threw; ignored' }),
-    );
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        message: 'CredentialManager event listener threw; ignored',
+        fields: { event: 'refresh-conflict', error: 'Error: listener bug' },
+      },
+    ]);
+  });
+
+  it('takes 100 listeners without a leak warning, and warns past that (a listener leak)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const events = new ManagerEvents(recordingLogger([]));
+      for (let i = 0; i < 100; i += 1) events.on('refresh-conflict', () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+      events.on('refresh-conflict', () => {});
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual(['MaxListenersExceededWarning']);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('stops delivering after unsubscribing', () => {

@@ -13,6 +13,7 @@ describe('ServiceCache', () => {
     expect(cache.get('ada@example.com', 'gmail')).toBeUndefined();
     expect(cache.get('bob@example.com', 'drive')).toMatchObject({ value: 'bob-drive' });
     expect(cache.size).toBe(1);
+    expect(cache.userCount).toBe(1);
     cache.clear('nobody@example.com');
     expect(cache.size).toBe(1);
   });
@@ -25,6 +26,8 @@ describe('ServiceCache', () => {
     expect(cache.get('ada@example.com', 'drive')).toMatchObject({ value: 'ada-drive' });
     clock.advance(2);
     expect(cache.get('ada@example.com', 'drive')).toBeUndefined();
+    // The expired entry left the index too: nothing is kept for a user without clients.
+    expect(cache.userCount).toBe(0);
   });
 
   it('evicts the least recently used past `max`, and a later clear of that user still works', () => {
@@ -34,6 +37,7 @@ describe('ServiceCache', () => {
     cache.set('bob@example.com', 'gmail', 3);
     expect(cache.get('ada@example.com', 'drive')).toBeUndefined();
     expect(cache.size).toBe(2);
+    expect(cache.userCount).toBe(1);
     cache.set('ada@example.com', 'drive', 4);
     cache.clear('bob@example.com');
     expect(cache.size).toBe(1);
@@ -45,7 +49,9 @@ describe('ServiceCache', () => {
     cache.set('ada@example.com', 'drive', 1);
     cache.set('ada@example.com', 'drive', 2);
     expect(cache.get('ada@example.com', 'drive')).toMatchObject({ value: 2 });
+    expect(cache.userCount).toBe(1);
     cache.clear('ada@example.com');
     expect(cache.get('ada@example.com', 'drive')).toBeUndefined();
+    expect(cache.userCount).toBe(0);
   });
 });
