@@ -192,6 +192,7 @@ export class CredentialManager {
   #isFresh(credentials: StoredCredentials, now: number = this.#clock.now()): boolean {
     return (
       credentials.accessToken !== '' &&
+      // Stryker disable next-line ConditionalExpression: without an expiry the next comparison is NaN > now, false as well
       credentials.expiresAt !== undefined &&
       credentials.expiresAt - this.#options.refreshSkewMs > now
     );
@@ -220,6 +221,7 @@ export class CredentialManager {
       {
         retries: maxRetries,
         // Only a round's own verdict (TRY_AGAIN) starts another round; a conflict thrown elsewhere is the caller's.
+        // Stryker disable next-line ArrowFunction: undefined is as false as false
         isConflict: () => false,
         exhausted: () =>
           new ConflictError(`gave up refreshing ${userId} after ${maxRetries + 1} lost races`, { userId }),

@@ -15,14 +15,11 @@ import {
   type StoredCredentials,
 } from '../../src/index.js';
 import {
-  CredentialManager,
-  type CredentialManagerEvents,
   type CredentialManagerOptions,
   DEFAULT_MAX_BACKGROUND_REVALIDATIONS,
 } from '../../src/manager/index.js';
-import { OAuth21SessionStore } from '../../src/session/index.js';
 import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
-import { FakeClock } from '../support/clock.js';
+import { managerHarness } from '../support/manager-harness.js';
 import { authorizationCode, REDIRECT_URI, setStoredExpiry, signIn } from '../support/oauth.js';
 import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
 
@@ -36,36 +33,7 @@ const ALICE = 'alice@example.com';
 const HOUR = 3_600_000;
 
 function setup(overrides: Partial<CredentialManagerOptions> = {}) {
-  const clock = (overrides.clock as FakeClock | undefined) ?? new FakeClock(Date.now());
-  const store = overrides.store ?? new MemoryCredentialStore();
-  const sessionStore = overrides.sessionStore ?? new OAuth21SessionStore({ clock });
-  const events: Array<{ name: keyof CredentialManagerEvents; payload: unknown }> = [];
-  const manager = new CredentialManager({
-    store,
-    sessionStore,
-    clock,
-    oauth: {
-      clientId: provider.clientId,
-      clientSecret: provider.clientSecret,
-      redirectUri: REDIRECT_URI,
-      endpoints: provider.endpoints,
-      issuers: [provider.issuer],
-    },
-    retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
-    invalidGrantGraceMs: 50,
-    ...overrides,
-  });
-  for (const name of [
-    'refreshed',
-    'refresh-failed',
-    'refresh-conflict',
-    'reauth-required',
-    'authorized',
-    'revoked',
-  ] as const) {
-    manager.on(name, (payload) => events.push({ name, payload }));
-  }
-  return { clock, store, sessionStore, manager, events };
+  return managerHarness(provider, overrides);
 }
 
 beforeEach(() => {
@@ -719,6 +687,17 @@ describe('CredentialManager memory cache', () => {
     release();
     await last;
     expect(reads.count).toBe(DEFAULT_MAX_BACKGROUND_REVALIDATIONS + 1);
+    // The background reads finished, so their slots are free again: the next idle call is answered
+    // from memory while its read waits behind the gate.
+    await settle();
+    reads.gate = new Promise<void>(() => {});
+    clock.advance(60_000);
+    let servedFromMemory = false;
+    void manager.getValidCredentials(users.at(-1)!).then(() => {
+      servedFromMemory = true;
+    });
+    await settle();
+    expect(servedFromMemory).toBe(true);
   });
 });
 
