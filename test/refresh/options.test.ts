@@ -68,6 +68,8 @@ describe('resolveManagerOptions', () => {
     ['serviceCache.ttlMs', { serviceCache: { ttlMs: 0 } }],
     ['oauth.requestTimeoutMs', { oauth: { clientId: 'c', clientSecret: 's', requestTimeoutMs: 0 } }],
     ['oauth.issuers', { oauth: { clientId: 'c', clientSecret: 's', issuers: [] } }],
+    ['oauth.issuers', { oauth: { clientId: 'c', clientSecret: 's', issuers: ['https://ok', 7 as never] } }],
+    ['oauth.issuers', { oauth: { clientId: 'c', clientSecret: 's', issuers: 'https://ok' as never } }],
   ])('the constructor refuses a bad %s with a ConfigurationError naming it', (name, bad) => {
     const make = () => new CredentialManager({ ...base, ...bad });
     expect(make).toThrow(ConfigurationError);
@@ -76,6 +78,8 @@ describe('resolveManagerOptions', () => {
 
   it('refuses a missing store or OAuth client', () => {
     expect(() => new CredentialManager({ ...base, store: undefined as never })).toThrow('needs a store');
+    expect(() => new CredentialManager(undefined as never)).toThrow(ConfigurationError);
+    expect(() => new CredentialManager({ store: base.store } as never)).toThrow(ConfigurationError);
     expect(() => new CredentialManager({ ...base, oauth: { clientId: 'c', clientSecret: '' } })).toThrow(
       'needs oauth.clientId and oauth.clientSecret',
     );
