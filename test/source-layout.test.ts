@@ -76,8 +76,6 @@ const COVERED_BY: Record<string, string[]> = {
   'src/refresh/discovery.ts': ['test/http/oidc-sign-in.test.ts'],
   'src/refresh/semaphore.ts': ['test/refresh/manager.test.ts'],
   'src/session/backend.ts': ['test/session/backend-claim.test.ts'],
-  'src/session/input.ts': ['test/session/session-store.test.ts'],
-  'src/session/oauth-state.ts': ['test/session/session-store.test.ts'],
   'src/session/records.ts': ['test/session/session-store.test.ts'],
   'src/session/views.ts': ['test/session/session-store.test.ts'],
   'src/stores/dynamodb-settings.ts': ['test/stores/dynamodb.test.ts', 'test/stores/create.test.ts'],

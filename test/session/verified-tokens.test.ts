@@ -67,6 +67,12 @@ describe('resolveVerifiedTokenCache', () => {
     expect(() => resolveVerifiedTokenCache({ max: 0 }, memory)).toThrow('verifiedTokenCache.max');
     expect(() => resolveVerifiedTokenCache({ ttlMs: Number.NaN }, memory)).toThrow(ConfigurationError);
     expect(() => resolveVerifiedTokenCache({ ttlMs: -1 }, memory)).toThrow('verifiedTokenCache.ttlMs');
+    for (const nonsense of [true, null, 60_000, 'on']) {
+      expect(() => resolveVerifiedTokenCache(nonsense as never, memory)).toThrow(
+        'verifiedTokenCache must be an object or false',
+      );
+    }
+    expect(resolveVerifiedTokenCache(undefined, memory)).toEqual(resolveVerifiedTokenCache({}, memory));
   });
 });
 
