@@ -79,7 +79,6 @@ const COVERED_BY: Record<string, string[]> = {
   'src/session/records.ts': ['test/session/session-store.test.ts'],
   'src/session/views.ts': ['test/session/session-store.test.ts'],
   'src/stores/dynamodb-settings.ts': ['test/stores/dynamodb.test.ts', 'test/stores/create.test.ts'],
-  'src/stores/file-io.ts': ['test/stores/file.test.ts', 'test/stores/file-hardening.test.ts'],
   'src/stores/file-names.ts': ['test/stores/file.test.ts', 'test/stores/python-interop.test.ts'],
   'src/stores/file-trust.ts': ['test/stores/file-hardening.test.ts'],
   'src/stores/input.ts': ['test/stores/memory.test.ts'],
