@@ -6,8 +6,9 @@
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InvalidInputError } from '../../src/index.js';
+import { FileCredentialStore, InvalidInputError } from '../../src/index.js';
 import { syncDirectory, versionOf, writeAtomically } from '../../src/stores/file-io.js';
+import { sampleCredentials } from '../../src/testing/index.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 type Fault = (path: string) => Error | undefined;
@@ -193,5 +194,19 @@ describe('syncDirectory', () => {
     const uncoded: Fault = () => new Error('no code');
     hooks.syncFault = uncoded;
     await expect(syncDirectory(directory, true)).rejects.toThrow('no code');
+  });
+});
+
+describe('the file store', () => {
+  it('syncs by default (file and directory), and not with fsync: false', async () => {
+    await new FileCredentialStore({ directory }).put('ada@example.com', sampleCredentials('ada@example.com'));
+    expect(hooks.syncs.filter((path) => path === directory).length).toBeGreaterThanOrEqual(1);
+    expect(hooks.syncs.some((path) => path.endsWith('.tmp'))).toBe(true);
+    hooks.syncs.length = 0;
+    await new FileCredentialStore({ directory, fsync: false }).put(
+      'bob@example.com',
+      sampleCredentials('bob@example.com'),
+    );
+    expect(hooks.syncs).toEqual([]);
   });
 });

@@ -1,0 +1,142 @@
+/**
+ * Each refusal and report of the file store by its own test, on a real directory: what is not a
+ * regular file or not a directory, a missing directory for each operation, the trust warning only
+ * where it applies, conflicts and path errors naming the user, and listing order. The contract and
+ * the cross-process behaviour are in file.test.ts; attacks by another account in file-hardening.test.ts.
+ */
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ConfigurationError,
+  ConflictError,
+  FileCredentialStore,
+  InvalidInputError,
+  type StoredCredentials,
+} from '../../src/index.js';
+import { sampleCredentials } from '../../src/testing/index.js';
+import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
+import { makeTempDir } from '../support/temp-dir.js';
+
+const ADA = 'ada@example.com';
+
+let root: { path: string; dispose: () => Promise<void> };
+let directory: string;
+beforeEach(async () => {
+  root = await makeTempDir();
+  directory = join(root.path, 'credentials');
+  await mkdir(directory, { mode: 0o700 });
+});
+afterEach(() => root.dispose());
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+const record = (userId: string): StoredCredentials => sampleCredentials(userId);
+
+describe('FileCredentialStore refusals', () => {
+  it('a directory where a credentials file should be is refused, naming the user', async () => {
+    await mkdir(join(directory, `${ADA}.json`));
+    const error = await failure(new FileCredentialStore({ directory }).get(ADA));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toContain('not a regular file');
+    expect((error as InvalidInputError).userId).toBe(ADA);
+  });
+
+  it('a symlink in place of the file is refused with an error naming the user, not the target', async () => {
+    await writeFile(join(root.path, 'elsewhere.json'), '{}');
+    await symlink(join(root.path, 'elsewhere.json'), join(directory, `${ADA}.json`));
+    const error = await failure(new FileCredentialStore({ directory }).get(ADA));
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.message).toBe(`credentials path for ${ADA} is a symlink; refusing to follow it`);
+    expect((error as InvalidInputError).userId).toBe(ADA);
+  });
+
+  it('a credentials "directory" that is a file is a ConfigurationError', async () => {
+    const file = join(root.path, 'plain-file');
+    await writeFile(file, '');
+    const error = await failure(new FileCredentialStore({ directory: file }).get(ADA));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.message).toBe(`credentials directory ${file} is not a directory`);
+  });
+
+  it('a missing directory: reads and listing fail with a hint, deletes find nothing', async () => {
+    const missing = join(root.path, 'missing');
+    const store = new FileCredentialStore({ directory: missing });
+    const error = await failure(store.get(ADA));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).hint).toContain(`mkdir -m 700 ${missing}`);
+    expect(await store.delete(ADA)).toBe(false);
+    const listing = async () => {
+      for await (const _userId of store.list()) {
+        // nothing to list
+      }
+    };
+    expect(await failure(listing())).toBeInstanceOf(ConfigurationError);
+    expect(await failure(store.unmappedFiles())).toBeInstanceOf(ConfigurationError);
+  });
+
+  it('conflicts name the user: create over an existing record, stale write, stale delete', async () => {
+    const store = new FileCredentialStore({ directory, fsync: false });
+    const version = await store.put(ADA, record(ADA));
+    const exists = await failure(store.put(ADA, record(ADA), { ifVersion: null }));
+    expect(exists).toBeInstanceOf(ConflictError);
+    expect((exists as ConflictError).userId).toBe(ADA);
+    await store.put(ADA, record(ADA));
+    for (const attempt of [
+      store.put(ADA, record(ADA), { ifVersion: version }),
+      store.delete(ADA, { ifVersion: version }),
+    ]) {
+      const stale = await failure(attempt);
+      expect(stale).toBeInstanceOf(ConflictError);
+      expect((stale as ConflictError).userId).toBe(ADA);
+    }
+  });
+});
+
+describe('FileCredentialStore reports', () => {
+  it('warns about a file others can read, and never about a 0600 one', async () => {
+    const lines: RecordedLine[] = [];
+    const writer = new FileCredentialStore({ directory, fsync: false });
+    await writer.put(ADA, record(ADA));
+    await writer.put('bob@example.com', record('bob@example.com'));
+    await chmod(join(directory, 'bob@example.com.json'), 0o644);
+    const store = new FileCredentialStore({ directory, logger: recordingLogger(lines) });
+    await store.get(ADA);
+    expect(lines).toEqual([]);
+    await store.get('bob@example.com');
+    await store.get('bob@example.com');
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        message: 'credentials file is readable by other users; it is written back 0600 on the next save',
+        fields: { store: 'file', userId: 'bob@example.com', mode: '644' },
+      },
+    ]);
+  });
+
+  it('reports the .json files that name no user, in order', async () => {
+    // Created in an order that is sorted neither forwards nor backwards.
+    for (const name of ['mid.json', 'alpha.json', 'zeta.json', `${ADA}.json`]) {
+      await writeFile(join(directory, name), '{}');
+    }
+    expect(await new FileCredentialStore({ directory }).unmappedFiles()).toEqual([
+      'alpha.json',
+      'mid.json',
+      'zeta.json',
+    ]);
+  });
+
+  it('expands ~ in the directory to the home directory', () => {
+    expect(new FileCredentialStore({ directory: '~/creds' }).directory).toBe(join(homedir(), 'creds'));
+    expect(new FileCredentialStore({ directory: '~' }).directory).toBe(homedir());
+    expect(new FileCredentialStore({ directory: '/srv/~creds' }).directory).toBe('/srv/~creds');
+  });
+});
