@@ -28,6 +28,8 @@ import type { ProviderClient } from '../../src/refresh/provider-client.js';
 import { OAuth21SessionStore } from '../../src/session/index.js';
 import { FakeClock } from '../support/clock.js';
 import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
+import { rejectionOf } from '../support/rejection.js';
+import { storeOver } from '../support/store-over.js';
 
 const ALICE = 'alice@example.com';
 const TOKEN_URL = 'https://oauth2.example.test/token';
@@ -124,26 +126,6 @@ const providerAnswer = (status: number, error?: string) =>
     response: { status, data: error === undefined ? 'Service Unavailable' : { error } },
   });
 
-/** `memory`, with some of its methods replaced. */
-function over(memory: MemoryCredentialStore, replaced: Partial<CredentialStore>): CredentialStore {
-  return {
-    get: (userId) => memory.get(userId),
-    put: (userId, record, options) => memory.put(userId, record, options),
-    delete: (userId) => memory.delete(userId),
-    list: () => memory.list(),
-    ...replaced,
-  };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a refusal');
-}
-
 describe('admittedBy (the sign-in policy)', () => {
   it('admits anyone when neither list is set or both are empty', () => {
     expect(admittedBy({}, ALICE, undefined)).toBe(true);
@@ -182,7 +164,7 @@ describe('completeAuthorization: the code and the token response', () => {
     ['longer than 2048 characters', 'c'.repeat(2049)],
   ])('refuses a code that is %s before asking the provider', async (_label, code) => {
     const { context, provider, store } = setup();
-    const error = await refusal(completeAuthorization(context, input({ code: code as string })));
+    const error = await rejectionOf(completeAuthorization(context, input({ code: code as string })));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(provider.exchanges).toBe(0);
     expect(await store.get(ALICE)).toBeUndefined();
@@ -196,7 +178,7 @@ describe('completeAuthorization: the code and the token response', () => {
 
   it('refuses a call without an input object', async () => {
     const { context } = setup();
-    const error = await refusal(
+    const error = await rejectionOf(
       completeAuthorization(context, undefined as unknown as CompleteAuthorizationInput),
     );
     expect(error).toBeInstanceOf(InvalidInputError);
@@ -208,7 +190,7 @@ describe('completeAuthorization: the code and the token response', () => {
   ])('refuses a token response with %s and stores nothing', async (_label, change) => {
     const { context, provider, store, verified } = setup();
     provider.tokens = { ...provider.tokens, ...change };
-    const error = await refusal(completeAuthorization(context, input()));
+    const error = await rejectionOf(completeAuthorization(context, input()));
     expect(error).toBeInstanceOf(ProviderError);
     expect(verified).toEqual([]);
     expect(await store.get(ALICE)).toBeUndefined();
@@ -217,14 +199,14 @@ describe('completeAuthorization: the code and the token response', () => {
   it('an invalid_grant at the exchange is an InvalidInputError (a used or expired code)', async () => {
     const { context, provider } = setup();
     provider.exchangeFailure = providerAnswer(400, 'invalid_grant');
-    const error = await refusal(completeAuthorization(context, input()));
+    const error = await rejectionOf(completeAuthorization(context, input()));
     expect(error).toBeInstanceOf(InvalidInputError);
   });
 
   it('another provider failure at the exchange is a ProviderError', async () => {
     const { context, provider } = setup();
     provider.exchangeFailure = providerAnswer(503);
-    const error = await refusal(completeAuthorization(context, input()));
+    const error = await rejectionOf(completeAuthorization(context, input()));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).not.toBeInstanceOf(InvalidInputError);
   });
@@ -364,7 +346,7 @@ describe('completeAuthorization: who may sign in', () => {
     ['an empty sub', { sub: '', email: ALICE, email_verified: true }],
   ])('refuses an id_token with %s (email-unverified) and stores nothing', async (_label, claims) => {
     const { context, store } = setup({ claims });
-    const error = await refusal(completeAuthorization(context, input()));
+    const error = await rejectionOf(completeAuthorization(context, input()));
     expect(error).toBeInstanceOf(AccessDeniedError);
     expect((error as AccessDeniedError).reason).toBe('email-unverified');
     expect(await store.get(ALICE)).toBeUndefined();
@@ -375,7 +357,7 @@ describe('completeAuthorization: who may sign in', () => {
     await completeAuthorization(context, input({ expectedUser: 'Alice@EXAMPLE.com' }));
     expect(await store.get(ALICE)).toBeDefined();
     const other = setup();
-    const error = await refusal(
+    const error = await rejectionOf(
       completeAuthorization(other.context, input({ expectedUser: 'bob@example.com' })),
     );
     expect((error as AccessDeniedError).reason).toBe('unexpected-user');
@@ -384,7 +366,7 @@ describe('completeAuthorization: who may sign in', () => {
 
   it('refuses another Google account than the expected subject, with a SECURITY warning', async () => {
     const { context, store, lines } = setup();
-    const error = await refusal(completeAuthorization(context, input({ expectedSubject: 'sub-other' })));
+    const error = await rejectionOf(completeAuthorization(context, input({ expectedSubject: 'sub-other' })));
     expect(error).toBeInstanceOf(AccessDeniedError);
     expect((error as AccessDeniedError).reason).toBe('unexpected-account');
     expect(await store.get(ALICE)).toBeUndefined();
@@ -404,7 +386,7 @@ describe('completeAuthorization: who may sign in', () => {
     const { context, store, lines } = setup({
       claims: { sub: 's', email: ALICE, email_verified: true, hd: 'example.com' },
     });
-    const error = await refusal(
+    const error = await rejectionOf(
       completeAuthorization(context, input({ policy: { allowedDomains: ['corp.test'] } })),
     );
     expect((error as AccessDeniedError).reason).toBe('not-allowed');
@@ -510,7 +492,7 @@ describe('completeAuthorization: the record on file', () => {
   it('a corrupt record on file is replaced by the fresh sign-in', async () => {
     const memory = new MemoryCredentialStore();
     let corrupt = true;
-    const store = over(memory, {
+    const store = storeOver(memory, {
       get: async (userId) => {
         if (corrupt) {
           const { CorruptCredentialsError } = await import('../../src/errors.js');
@@ -534,7 +516,7 @@ describe('completeAuthorization: the record on file', () => {
   it('another failure reading the record fails the sign-in and writes nothing', async () => {
     const memory = new MemoryCredentialStore();
     let puts = 0;
-    const store = over(memory, {
+    const store = storeOver(memory, {
       get: async () => {
         throw new Error('store down');
       },
@@ -552,7 +534,7 @@ describe('completeAuthorization: the record on file', () => {
   it('writes only if absent when there is no record, and only over the version it read', async () => {
     const memory = new MemoryCredentialStore();
     const conditions: unknown[] = [];
-    const store = over(memory, {
+    const store = storeOver(memory, {
       get: (userId) => memory.get(userId),
       put: async (userId, record, options) => {
         conditions.push(options);
@@ -570,7 +552,7 @@ describe('completeAuthorization: the record on file', () => {
   it('a write that keeps losing ends in a ConflictError after the retries', async () => {
     const memory = new MemoryCredentialStore();
     let puts = 0;
-    const store = over(memory, {
+    const store = storeOver(memory, {
       get: (userId) => memory.get(userId),
       put: async (userId, record) => {
         puts += 1;
@@ -581,7 +563,7 @@ describe('completeAuthorization: the record on file', () => {
       delete: (userId) => memory.delete(userId),
     });
     const { context, remembered } = setup({ store });
-    const error = await refusal(completeAuthorization(context, input()));
+    const error = await rejectionOf(completeAuthorization(context, input()));
     expect(error).toBeInstanceOf(ConflictError);
     expect(puts).toBe(3);
     expect(remembered).toEqual([]);
@@ -686,7 +668,7 @@ describe('revokeUser', () => {
     const memory = new MemoryCredentialStore();
     await memory.put(ALICE, record);
     const { CorruptCredentialsError } = await import('../../src/errors.js');
-    const store = over(memory, {
+    const store = storeOver(memory, {
       get: async (userId) => {
         throw new CorruptCredentialsError('unreadable', { userId });
       },
@@ -705,7 +687,7 @@ describe('revokeUser', () => {
   it('another read failure fails the revoke before anything is deleted', async () => {
     const memory = new MemoryCredentialStore();
     await memory.put(ALICE, record);
-    const store = over(memory, {
+    const store = storeOver(memory, {
       get: async () => {
         throw new Error('store down');
       },
@@ -721,7 +703,7 @@ describe('revokeUser', () => {
   it('a failed delete still ends the sessions and forgets the user', async () => {
     const memory = new MemoryCredentialStore();
     await memory.put(ALICE, record);
-    const store = over(memory, {
+    const store = storeOver(memory, {
       get: (userId) => memory.get(userId),
       put: (userId, value, options) => memory.put(userId, value, options),
       delete: async () => {

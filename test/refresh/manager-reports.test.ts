@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ConflictError,
-  type CredentialStore,
   MemoryCredentialStore,
   NotFoundError,
   ReauthRequiredError,
@@ -17,6 +16,8 @@ import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/test
 import { managerHarness } from '../support/manager-harness.js';
 import { setStoredExpiry, signIn } from '../support/oauth.js';
 import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
+import { rejectionOf } from '../support/rejection.js';
+import { storeOver } from '../support/store-over.js';
 
 const HOUR = 3_600_000;
 
@@ -53,15 +54,6 @@ async function expiredUser(
 
 const named = (events: Array<{ name: string; payload: unknown }>, name: string) =>
   events.filter((event) => event.name === name).map((event) => event.payload);
-
-async function failureOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('a refresh that succeeds', () => {
   it('after a transient failure: refresh-failed (will retry), then refreshed, each with its fields', async () => {
@@ -135,10 +127,7 @@ describe('a refresh that succeeds', () => {
     const user = 'save@example.com';
     const inner = new MemoryCredentialStore();
     let failPuts = 0;
-    const store: CredentialStore = {
-      get: (userId) => inner.get(userId),
-      delete: (userId, options) => inner.delete(userId, options),
-      list: () => inner.list(),
+    const store = storeOver(inner, {
       put: async (userId, credentials, options) => {
         if (failPuts > 0) {
           failPuts -= 1;
@@ -146,7 +135,7 @@ describe('a refresh that succeeds', () => {
         }
         return inner.put(userId, credentials, options);
       },
-    };
+    });
     const { manager, lines, clock } = await expiredUser(user, { store });
     failPuts = 1;
     await manager.getValidCredentials(user);
@@ -161,7 +150,7 @@ describe('a refresh that succeeds', () => {
     lines.length = 0;
     clock.advance(HOUR);
     failPuts = 3;
-    const error = await failureOf(manager.getValidCredentials(user));
+    const error = await rejectionOf(manager.getValidCredentials(user));
     expect(error).toBeInstanceOf(StorageUnavailableError);
     expect(lines.filter((line) => line.message.includes('retrying')).map((line) => line.fields)).toEqual([
       { userId: user, attempt: 1 },
@@ -175,7 +164,7 @@ describe('a refresh that fails', () => {
     const user = 'down@example.com';
     const { manager, events } = await expiredUser(user);
     provider.failNext(3, { status: 503, error: 'backend_error', grantType: 'refresh_token' });
-    await failureOf(manager.getValidCredentials(user));
+    await rejectionOf(manager.getValidCredentials(user));
     expect(named(events, 'refresh-failed')).toMatchObject([
       { attempt: 1, willRetry: true, errorCode: 'PROVIDER_ERROR' },
       { attempt: 2, willRetry: true, errorCode: 'PROVIDER_ERROR' },
@@ -187,7 +176,7 @@ describe('a refresh that fails', () => {
     const user = 'dead@example.com';
     const { manager, events, lines } = await expiredUser(user);
     provider.revokeGrantsOf(user);
-    const error = await failureOf(manager.getValidCredentials(user));
+    const error = await rejectionOf(manager.getValidCredentials(user));
     expect(error).toBeInstanceOf(ReauthRequiredError);
     expect((error as ReauthRequiredError).userId).toBe(user);
     expect((error.cause as Error).message).toBe('invalid_grant');
@@ -219,7 +208,7 @@ describe('a refresh that fails', () => {
     expect(manager.stats()).toMatchObject({ cachedCredentials: 1, cachedServices: 1 });
     clock.advance(HOUR);
     provider.revokeGrantsOf(user);
-    await failureOf(manager.getValidCredentials(user));
+    await rejectionOf(manager.getValidCredentials(user));
     expect(manager.stats()).toMatchObject({ cachedCredentials: 0, cachedServices: 0 });
     await expect(manager.getService(user, 'drive', () => ({}))).rejects.toBeInstanceOf(NotFoundError);
     expect(first).toBeDefined();
@@ -229,7 +218,7 @@ describe('a refresh that fails', () => {
     const user = 'nosessions@example.com';
     const { manager, store } = await expiredUser(user, {}, { sessions: false });
     provider.revokeGrantsOf(user);
-    expect(await failureOf(manager.getValidCredentials(user))).toBeInstanceOf(ReauthRequiredError);
+    expect(await rejectionOf(manager.getValidCredentials(user))).toBeInstanceOf(ReauthRequiredError);
     expect(await store.get(user)).toBeUndefined();
   });
 
@@ -237,15 +226,12 @@ describe('a refresh that fails', () => {
     const user = 'removed@example.com';
     const inner = new MemoryCredentialStore();
     let deletes = 0;
-    const store: CredentialStore = {
-      get: (userId) => inner.get(userId),
-      put: (userId, record, options) => inner.put(userId, record, options),
+    const store = storeOver(inner, {
       delete: async (userId, options) => {
         deletes += 1;
         return inner.delete(userId, options);
       },
-      list: () => inner.list(),
-    };
+    });
     const { manager, lines } = await expiredUser(user, {
       store,
       // The refresh is refused; meanwhile the user signed out on another replica.
@@ -254,7 +240,7 @@ describe('a refresh that fails', () => {
     provider.revokeGrantsOf(user);
     const refresh = manager.getValidCredentials(user);
     await inner.delete(user);
-    const error = await failureOf(refresh);
+    const error = await rejectionOf(refresh);
     expect(error).toBeInstanceOf(ReauthRequiredError);
     expect(deletes).toBe(0);
     expect(lines.some((line) => line.message.startsWith('kept credentials'))).toBe(false);
@@ -263,34 +249,28 @@ describe('a refresh that fails', () => {
   it('invalid_grant with a store that fails the delete: the store error reaches the caller', async () => {
     const user = 'stuck@example.com';
     const inner = new MemoryCredentialStore();
-    const store: CredentialStore = {
-      get: (userId) => inner.get(userId),
-      put: (userId, record, options) => inner.put(userId, record, options),
+    const store = storeOver(inner, {
       delete: async () => {
         throw new StorageUnavailableError('store down');
       },
-      list: () => inner.list(),
-    };
+    });
     const { manager } = await expiredUser(user, { store });
     provider.revokeGrantsOf(user);
-    expect(await failureOf(manager.getValidCredentials(user))).toBeInstanceOf(StorageUnavailableError);
+    expect(await rejectionOf(manager.getValidCredentials(user))).toBeInstanceOf(StorageUnavailableError);
     expect(await inner.get(user)).toBeDefined();
   });
 
   it('invalid_grant while a fresh sign-in lands between re-read and delete: kept, and logged with the user', async () => {
     const user = 'kept@example.com';
     const inner = new MemoryCredentialStore();
-    const store: CredentialStore = {
-      get: (userId) => inner.get(userId),
-      put: (userId, record, options) => inner.put(userId, record, options),
+    const store = storeOver(inner, {
       delete: async (userId) => {
         throw new ConflictError('changed', { userId });
       },
-      list: () => inner.list(),
-    };
+    });
     const { manager, lines } = await expiredUser(user, { store, maxConflictRetries: 0 });
     provider.revokeGrantsOf(user);
-    expect(await failureOf(manager.getValidCredentials(user))).toBeInstanceOf(ReauthRequiredError);
+    expect(await rejectionOf(manager.getValidCredentials(user))).toBeInstanceOf(ReauthRequiredError);
     expect(lines).toContainEqual({
       level: 'info',
       message: 'kept credentials saved after the refresh token died',
@@ -304,7 +284,7 @@ describe('a refresh that fails', () => {
     const entry = await store.get(user);
     const { refreshToken: _dropped, ...withoutRefresh } = entry!.credentials;
     await store.put(user, withoutRefresh, { ifVersion: entry!.version });
-    const error = await failureOf(manager.getValidCredentials(user));
+    const error = await rejectionOf(manager.getValidCredentials(user));
     expect(error).toBeInstanceOf(ReauthRequiredError);
     expect((error as ReauthRequiredError).userId).toBe(user);
     expect(named(events, 'reauth-required')).toEqual([{ userId: user, reason: 'no-refresh-token' }]);
@@ -312,7 +292,7 @@ describe('a refresh that fails', () => {
 
   it('nothing stored: NotFoundError naming the user', async () => {
     const { manager } = managerHarness(provider);
-    const error = await failureOf(manager.getValidCredentials('nobody@example.com'));
+    const error = await rejectionOf(manager.getValidCredentials('nobody@example.com'));
     expect(error).toBeInstanceOf(NotFoundError);
     expect((error as NotFoundError).userId).toBe('nobody@example.com');
   });
@@ -324,10 +304,7 @@ describe('a refresh that loses a race', () => {
     const inner = new MemoryCredentialStore();
     let armed = false;
     let winner: string | undefined;
-    const store: CredentialStore = {
-      get: (userId) => inner.get(userId),
-      delete: (userId, options) => inner.delete(userId, options),
-      list: () => inner.list(),
+    const store = storeOver(inner, {
       put: async (userId, record, options) => {
         if (armed && winner === undefined && typeof options?.ifVersion === 'string') {
           // Another replica refreshed first and saved.
@@ -341,7 +318,7 @@ describe('a refresh that loses a race', () => {
         }
         return inner.put(userId, record, options);
       },
-    };
+    });
     const { manager, events } = await expiredUser(user, { store });
     armed = true;
     const credentials = await manager.getValidCredentials(user);
@@ -355,10 +332,7 @@ describe('a refresh that loses a race', () => {
     const user = 'contested@example.com';
     const inner = new MemoryCredentialStore();
     let mode: 'off' | 'conflict' | 'remove' = 'off';
-    const store: CredentialStore = {
-      get: (userId) => inner.get(userId),
-      delete: (userId, options) => inner.delete(userId, options),
-      list: () => inner.list(),
+    const store = storeOver(inner, {
       put: async (userId, record, options) => {
         if (mode === 'off' || typeof options?.ifVersion !== 'string')
           return inner.put(userId, record, options);
@@ -366,14 +340,14 @@ describe('a refresh that loses a race', () => {
         else await inner.put(userId, { ...record, expiresAt: 1 }); // another replica, stale again
         throw new ConflictError('changed', { userId });
       },
-    };
+    });
     const { manager } = await expiredUser(user, { store, maxConflictRetries: 1 });
     mode = 'conflict';
-    const conflict = await failureOf(manager.getValidCredentials(user));
+    const conflict = await rejectionOf(manager.getValidCredentials(user));
     expect(conflict).toBeInstanceOf(ConflictError);
     expect((conflict as ConflictError).userId).toBe(user);
     mode = 'remove';
-    const removed = await failureOf(manager.getValidCredentials(user));
+    const removed = await rejectionOf(manager.getValidCredentials(user));
     expect(removed).toBeInstanceOf(ReauthRequiredError);
     expect((removed as ReauthRequiredError).userId).toBe(user);
   });
@@ -383,16 +357,13 @@ describe('a revoke that fails', () => {
   it('logs the store failure once, with the operation and user, and throws it to the caller', async () => {
     const lines: RecordedLine[] = [];
     const inner = new MemoryCredentialStore();
-    const store: CredentialStore = {
+    const store = storeOver(inner, {
       get: async () => {
         throw new StorageUnavailableError('store down');
       },
-      put: (userId, record, options) => inner.put(userId, record, options),
-      delete: (userId, options) => inner.delete(userId, options),
-      list: () => inner.list(),
-    };
+    });
     const { manager } = managerHarness(provider, { store, logger: recordingLogger(lines) });
-    expect(await failureOf(manager.revoke('gone@example.com'))).toBeInstanceOf(StorageUnavailableError);
+    expect(await rejectionOf(manager.revoke('gone@example.com'))).toBeInstanceOf(StorageUnavailableError);
     expect(lines).toEqual([
       expect.objectContaining({
         level: 'warn',

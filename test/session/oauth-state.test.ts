@@ -8,6 +8,7 @@ import { MemorySessionBackend } from '../../src/session/memory-backend.js';
 import { consumeOAuthState, type OAuthStateContext, storeOAuthState } from '../../src/session/oauth-state.js';
 import { FakeClock } from '../support/clock.js';
 import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const STATE = 'state-0123456789abcdef';
 
@@ -21,15 +22,6 @@ function setup() {
     ttlMs: 600_000,
   };
   return { context, clock, lines, verifier: createPkcePair().codeVerifier };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('storeOAuthState', () => {
@@ -78,7 +70,7 @@ describe('storeOAuthState', () => {
     ['a zero lifetime', STATE, { ttlMs: 0 }],
   ])('refuses %s, storing nothing', async (_label, state, change) => {
     const { context, verifier } = setup();
-    const error = await refusal(storeOAuthState(context, state, { codeVerifier: verifier, ...change }));
+    const error = await rejectionOf(storeOAuthState(context, state, { codeVerifier: verifier, ...change }));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(await context.backend.get('state', 'anything')).toBeUndefined();
     await storeOAuthState(context, STATE, { codeVerifier: verifier });
@@ -88,7 +80,7 @@ describe('storeOAuthState', () => {
   it('refuses a state that is already pending', async () => {
     const { context, verifier } = setup();
     await storeOAuthState(context, STATE, { codeVerifier: verifier });
-    const error = await refusal(storeOAuthState(context, STATE, { codeVerifier: verifier }));
+    const error = await rejectionOf(storeOAuthState(context, STATE, { codeVerifier: verifier }));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect((error as Error).message).toContain('already pending');
   });
@@ -101,14 +93,14 @@ describe('consumeOAuthState', () => {
     ['longer than 256 characters', 's'.repeat(257)],
   ])('refuses a state that is %s without a lookup or a SECURITY line', async (_label, state) => {
     const { context, lines } = setup();
-    const error = await refusal(consumeOAuthState(context, state as string));
+    const error = await rejectionOf(consumeOAuthState(context, state as string));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(lines).toEqual([]);
   });
 
   it('an unknown state of a valid shape is refused with a SECURITY warning', async () => {
     const { context, lines } = setup();
-    const error = await refusal(consumeOAuthState(context, 's'.repeat(16)));
+    const error = await rejectionOf(consumeOAuthState(context, 's'.repeat(16)));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(lines).toEqual([
       {
@@ -139,7 +131,7 @@ describe('consumeOAuthState', () => {
     } as typeof backend;
     await storeOAuthState(context, STATE, { codeVerifier: verifier });
     clock.advance(600_000);
-    const error = await refusal(consumeOAuthState(context, STATE));
+    const error = await rejectionOf(consumeOAuthState(context, STATE));
     expect((error as Error).message).toBe('OAuth state expired; start the authorization again');
   });
 
@@ -147,7 +139,7 @@ describe('consumeOAuthState', () => {
     for (const presented of ['other-session', undefined]) {
       const { context, verifier, lines } = setup();
       await storeOAuthState(context, STATE, { codeVerifier: verifier, sessionId: 'browser-session-1' });
-      const error = await refusal(consumeOAuthState(context, STATE, presented));
+      const error = await rejectionOf(consumeOAuthState(context, STATE, presented));
       expect((error as Error).message).toBe('OAuth state does not belong to this session');
       expect(lines).toEqual([
         {

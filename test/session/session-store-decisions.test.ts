@@ -14,6 +14,7 @@ import { OAuth21SessionStore } from '../../src/session/session-store.js';
 import { DEFAULT_BEARER_TOKEN_CLIENT_ID, type OAuth21SessionStoreOptions } from '../../src/session/types.js';
 import { FakeClock } from '../support/clock.js';
 import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
+import { rejectionOf } from '../support/rejection.js';
 
 const ALICE = 'alice@example.com';
 const BOB = 'bob@example.com';
@@ -57,13 +58,9 @@ function setup(
 }
 
 async function denial(promise: Promise<unknown>): Promise<AccessDeniedError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(AccessDeniedError);
-    return error as AccessDeniedError;
-  }
-  throw new Error('expected a denial');
+  const error = await rejectionOf(promise);
+  expect(error).toBeInstanceOf(AccessDeniedError);
+  return error as AccessDeniedError;
 }
 
 describe('getCredentialsWithValidation at its boundaries', () => {

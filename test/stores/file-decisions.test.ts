@@ -17,6 +17,7 @@ import {
 } from '../../src/index.js';
 import { sampleCredentials } from '../../src/testing/index.js';
 import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
+import { rejectionOf } from '../support/rejection.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const ADA = 'ada@example.com';
@@ -30,21 +31,12 @@ beforeEach(async () => {
 });
 afterEach(() => root.dispose());
 
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
-
 const record = (userId: string): StoredCredentials => sampleCredentials(userId);
 
 describe('FileCredentialStore refusals', () => {
   it('a directory where a credentials file should be is refused, naming the user', async () => {
     await mkdir(join(directory, `${ADA}.json`));
-    const error = await failure(new FileCredentialStore({ directory }).get(ADA));
+    const error = await rejectionOf(new FileCredentialStore({ directory }).get(ADA));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toContain('not a regular file');
     expect((error as InvalidInputError).userId).toBe(ADA);
@@ -53,7 +45,7 @@ describe('FileCredentialStore refusals', () => {
   it('a symlink in place of the file is refused with an error naming the user, not the target', async () => {
     await writeFile(join(root.path, 'elsewhere.json'), '{}');
     await symlink(join(root.path, 'elsewhere.json'), join(directory, `${ADA}.json`));
-    const error = await failure(new FileCredentialStore({ directory }).get(ADA));
+    const error = await rejectionOf(new FileCredentialStore({ directory }).get(ADA));
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toBe(`credentials path for ${ADA} is a symlink; refusing to follow it`);
     expect((error as InvalidInputError).userId).toBe(ADA);
@@ -62,7 +54,7 @@ describe('FileCredentialStore refusals', () => {
   it('a credentials "directory" that is a file is a ConfigurationError', async () => {
     const file = join(root.path, 'plain-file');
     await writeFile(file, '');
-    const error = await failure(new FileCredentialStore({ directory: file }).get(ADA));
+    const error = await rejectionOf(new FileCredentialStore({ directory: file }).get(ADA));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error.message).toBe(`credentials directory ${file} is not a directory`);
   });
@@ -70,7 +62,7 @@ describe('FileCredentialStore refusals', () => {
   it('a missing directory: reads and listing fail with a hint, deletes find nothing', async () => {
     const missing = join(root.path, 'missing');
     const store = new FileCredentialStore({ directory: missing });
-    const error = await failure(store.get(ADA));
+    const error = await rejectionOf(store.get(ADA));
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as ConfigurationError).hint).toContain(`mkdir -m 700 ${missing}`);
     expect(await store.delete(ADA)).toBe(false);
@@ -79,14 +71,14 @@ describe('FileCredentialStore refusals', () => {
         // nothing to list
       }
     };
-    expect(await failure(listing())).toBeInstanceOf(ConfigurationError);
-    expect(await failure(store.unmappedFiles())).toBeInstanceOf(ConfigurationError);
+    expect(await rejectionOf(listing())).toBeInstanceOf(ConfigurationError);
+    expect(await rejectionOf(store.unmappedFiles())).toBeInstanceOf(ConfigurationError);
   });
 
   it('conflicts name the user: create over an existing record, stale write, stale delete', async () => {
     const store = new FileCredentialStore({ directory, fsync: false });
     const version = await store.put(ADA, record(ADA));
-    const exists = await failure(store.put(ADA, record(ADA), { ifVersion: null }));
+    const exists = await rejectionOf(store.put(ADA, record(ADA), { ifVersion: null }));
     expect(exists).toBeInstanceOf(ConflictError);
     expect((exists as ConflictError).userId).toBe(ADA);
     await store.put(ADA, record(ADA));
@@ -94,7 +86,7 @@ describe('FileCredentialStore refusals', () => {
       store.put(ADA, record(ADA), { ifVersion: version }),
       store.delete(ADA, { ifVersion: version }),
     ]) {
-      const stale = await failure(attempt);
+      const stale = await rejectionOf(attempt);
       expect(stale).toBeInstanceOf(ConflictError);
       expect((stale as ConflictError).userId).toBe(ADA);
     }
