@@ -188,3 +188,19 @@ export async function comparePair(
   };
   return { wrapped: stats(all.wrapped), raw: stats(all.raw), ratio: median(ratios) };
 }
+
+/** A 95 % bootstrap confidence interval of the median (2,000 resamples, a fixed seed). */
+export function bootstrapMedianCi(values: number[], resamples = 2_000): [number, number] {
+  let seed = 42;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const medians: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    const sample = Array.from({ length: values.length }, () => values[Math.floor(random() * values.length)]!);
+    medians.push(median(sample));
+  }
+  medians.sort((x, y) => x - y);
+  return [medians[Math.floor(resamples * 0.025)]!, medians[Math.floor(resamples * 0.975)]!];
+}

@@ -10,7 +10,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { existsSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fmt, median } from './lib.js';
+import { bootstrapMedianCi, fmt, median } from './lib.js';
 
 /** The commit before observability (logging, jose, /otel) landed: the "today" it is compared with. */
 export const BASELINE_COMMIT = 'c259615';
@@ -139,22 +139,6 @@ async function compare(
     nsA: median(nsA),
     nsB: median(nsB),
   };
-}
-
-/** A 95 % bootstrap confidence interval of the median (2,000 resamples, a fixed seed). */
-export function bootstrapMedianCi(values: number[], resamples = 2_000): [number, number] {
-  let seed = 42;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  const medians: number[] = [];
-  for (let r = 0; r < resamples; r++) {
-    const sample = Array.from({ length: values.length }, () => values[Math.floor(random() * values.length)]!);
-    medians.push(median(sample));
-  }
-  medians.sort((x, y) => x - y);
-  return [medians[Math.floor(resamples * 0.025)]!, medians[Math.floor(resamples * 0.975)]!];
 }
 
 export async function otelCostBenchmark(log: (line: string) => void): Promise<string> {

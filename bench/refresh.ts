@@ -8,13 +8,13 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { OAuth2Client } from 'google-auth-library';
 import { type CredentialStore, MemoryCredentialStore, type StoredCredentials } from 'mcp-oauth-credentials';
-import { CredentialManager } from 'mcp-oauth-credentials/manager';
+import { CredentialManager, DEFAULT_PROVIDER_REQUEST_TIMEOUT_MS } from 'mcp-oauth-credentials/manager';
 import { PostgresCredentialStore } from 'mcp-oauth-credentials/postgres';
 import { startBenchPostgres } from './engines.js';
-import { fmt, median } from './lib.js';
+import { bootstrapMedianCi, fmt, median } from './lib.js';
 
 /** The provider in a child process, driven over IPC. */
-async function startProviderProcess() {
+export async function startProviderProcess() {
   const child = fork(fileURLToPath(new URL('./provider-process.ts', import.meta.url)), [], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -106,25 +106,6 @@ export async function refreshBenchmarks(log: (line: string) => void): Promise<st
     const latencyMs = 20;
     await remote.call('setTokenLatency', latencyMs);
     const memoryStorm = await storm(remote, oauth, new MemoryCredentialStore(), 'storm', users, concurrency);
-    // Baseline: the same number of refreshes made directly with google-auth-library (a new OAuth2Client
-    // per refresh, as the manager does) at the same concurrency, with no store, cache or single flight.
-    const baselineTokens = (await remote.call('issueGrants', 'baseline', users)) as string[];
-    let nextToken = 0;
-    const baselineStarted = process.hrtime.bigint();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (nextToken < baselineTokens.length) {
-          const client = new OAuth2Client({
-            clientId: info.clientId,
-            clientSecret: info.clientSecret,
-            endpoints: info.endpoints,
-          });
-          client.setCredentials({ refresh_token: baselineTokens[nextToken++]! });
-          await client.getAccessToken();
-        }
-      }),
-    );
-    const baselineMs = Number(process.hrtime.bigint() - baselineStarted) / 1e6;
     const ideal = (users / concurrency) * latencyMs;
     log(
       `  refresh storm (memory): ${memoryStorm.requests} requests, peak ${memoryStorm.peak}, ${fmt.ms(memoryStorm.ms)} (ideal ${fmt.ms(ideal)})`,
@@ -177,9 +158,8 @@ export async function refreshBenchmarks(log: (line: string) => void): Promise<st
       '| measure | value | target | |',
       '| --- | ---: | --- | --- |',
       ...stormRows(memoryStorm),
-      `| the same 10,000 refreshes with google-auth-library alone, same concurrency | ${fmt.ms(baselineMs)} | | |`,
-      `| total time / google-auth-library alone (what the manager adds) | ${fmt.ratio(memoryStorm.ms / baselineMs)} | (reported) | |`,
       '',
+      ...(await managerCostPairs(remote, oauth, concurrency, log)),
       `### The same storm over PostgreSQL (${postgres.name})`,
       '',
       'The store is a `PostgresCredentialStore` (a pool of 20) instead of memory: each refresh reads the row and',
@@ -194,6 +174,149 @@ export async function refreshBenchmarks(log: (line: string) => void): Promise<st
   } finally {
     await remote.close();
   }
+}
+
+/** Wall and CPU time of one storm, in this process (the provider's own CPU is in its process). */
+interface Timed {
+  wallMs: number;
+  cpuMs: number;
+}
+
+async function timed(work: () => Promise<unknown>): Promise<Timed> {
+  const cpu = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  await work();
+  const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1e3 };
+}
+
+/**
+ * 3b. What the manager adds to each refresh: storms of `users` expired users through the manager
+ * (memory store) against the same number of refreshes made with google-auth-library alone (a new
+ * `OAuth2Client` per refresh with the manager's own transporter options, as it makes them) at the
+ * same concurrency, in interleaved pairs, order alternating, each on fresh grants.
+ */
+export async function managerCostPairs(
+  remote: Awaited<ReturnType<typeof startProviderProcess>>,
+  oauth: { clientId: string; clientSecret: string; endpoints: Record<string, string> },
+  concurrency: number,
+  log: (line: string) => void,
+): Promise<string[]> {
+  const users = 2_000;
+  const pairs = 7;
+  const library = async (label: string) => {
+    const tokens = (await remote.call('issueGrants', label, users)) as string[];
+    let next = 0;
+    return timed(() =>
+      Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < tokens.length) {
+            const client = new OAuth2Client({
+              clientId: oauth.clientId,
+              clientSecret: oauth.clientSecret,
+              endpoints: oauth.endpoints,
+              transporterOptions: {
+                timeout: DEFAULT_PROVIDER_REQUEST_TIMEOUT_MS,
+                retryConfig: { retry: 0, noResponseRetries: 0 },
+              },
+            });
+            client.setCredentials({ refresh_token: tokens[next++]! });
+            await client.getAccessToken();
+          }
+        }),
+      ),
+    );
+  };
+  const managed = async (label: string) => {
+    const prepared = await prepareStorm(remote, new MemoryCredentialStore(), label, users);
+    const manager = new CredentialManager({
+      store: prepared.store,
+      oauth,
+      maxConcurrentRefreshes: concurrency,
+    });
+    return timed(() => Promise.all(prepared.ids.map((id) => manager.getValidCredentials(id))));
+  };
+  const only = process.env.BENCH_STORM_ONLY; // profiling aid: one side alone
+  if (only === 'manager' || only === 'library') {
+    for (let round = 0; round < pairs; round++) {
+      const result = await (only === 'manager' ? managed : library)(`${only}${round}`);
+      log(`  ${only} alone: CPU ${fmt.ms(result.cpuMs)}, wall ${fmt.ms(result.wallMs)}`);
+    }
+    return [];
+  }
+  await managed('warm-m'); // warm-up, not counted
+  await library('warm-l');
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  const rows: string[] = [];
+  for (let pair = 0; pair < pairs; pair++) {
+    let withManager: Timed;
+    let alone: Timed;
+    if (pair % 2 === 0) {
+      withManager = await managed(`pair${pair}m`);
+      alone = await library(`pair${pair}l`);
+    } else {
+      alone = await library(`pair${pair}l`);
+      withManager = await managed(`pair${pair}m`);
+    }
+    wall.push(withManager.wallMs / alone.wallMs);
+    cpu.push(withManager.cpuMs / alone.cpuMs);
+    rows.push(
+      `| ${pair + 1} | ${fmt.ms(withManager.cpuMs)} / ${fmt.ms(alone.cpuMs)} | ${fmt.ratio(cpu.at(-1)!)} | ${fmt.ms(withManager.wallMs)} / ${fmt.ms(alone.wallMs)} | ${fmt.ratio(wall.at(-1)!)} |`,
+    );
+  }
+  const cpuRatio = median(cpu);
+  const [cpuLow, cpuHigh] = bootstrapMedianCi(cpu);
+  const [wallLow, wallHigh] = bootstrapMedianCi(wall);
+  log(
+    `  manager vs google-auth-library alone: CPU ${fmt.ratio(cpuRatio)} (${cpu.map((r) => r.toFixed(2)).join(', ')}), wall ${fmt.ratio(median(wall))}`,
+  );
+  return [
+    '### What the manager adds to a refresh: CPU time against google-auth-library alone',
+    '',
+    `${pairs} interleaved pairs (order alternating, after one warm-up of each): ${fmt.int(users)} expired users through the`,
+    'manager (memory store: read, refresh, compare-and-swap save, cache), against the same number of refreshes made',
+    "with google-auth-library alone (a new `OAuth2Client` per refresh with the manager's own transporter options:",
+    `timeout, no library retries) at the same concurrency (${concurrency}), each on fresh grants. CPU time is this`,
+    "process's (user + system); the provider's is in its own process.",
+    '',
+    '| pair | CPU ms (manager / alone) | CPU ratio | wall ms (manager / alone) | wall ratio |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    '| target | measured (median over pairs, 95 % CI) | |',
+    '| --- | --- | --- |',
+    `| refresh CPU ≤ 1.1× google-auth-library alone | ${fmt.ratio(cpuRatio)} (${fmt.ratio(cpuLow)} – ${fmt.ratio(cpuHigh)}) | ${fmt.ok(cpuRatio <= 1.1)} |`,
+    `| (reported) wall time ratio | ${fmt.ratio(median(wall))} (${fmt.ratio(wallLow)} – ${fmt.ratio(wallHigh)}) | |`,
+    '',
+  ];
+}
+
+/** `users` users with expired access tokens on `store`, each holding a fresh grant of the provider. */
+async function prepareStorm(
+  remote: Awaited<ReturnType<typeof startProviderProcess>>,
+  store: CredentialStore,
+  label: string,
+  users: number,
+): Promise<{ store: CredentialStore; ids: string[]; refreshTokens: string[] }> {
+  const refreshTokens = (await remote.call('issueGrants', label, users)) as string[];
+  const ids = Array.from({ length: users }, (_, i) => `${label}${i}@example.com`);
+  for (let i = 0; i < users; i += 200) {
+    await Promise.all(
+      ids.slice(i, i + 200).map((id, j) =>
+        store.put(id, {
+          userId: id,
+          accessToken: `ya29.old-${i + j}`,
+          refreshToken: refreshTokens[i + j]!,
+          expiresAt: Date.now() - 1,
+          scopes: ['openid', 'email'],
+          tokenType: 'Bearer',
+        }),
+      ),
+    );
+  }
+  return { store, ids, refreshTokens };
 }
 
 interface StormResult {
@@ -214,22 +337,7 @@ async function storm(
   users: number,
   concurrency: number,
 ): Promise<StormResult> {
-  const refreshTokens = (await remote.call('issueGrants', label, users)) as string[];
-  const ids = Array.from({ length: users }, (_, i) => `${label}${i}@example.com`);
-  for (let i = 0; i < users; i += 200) {
-    await Promise.all(
-      ids.slice(i, i + 200).map((id, j) =>
-        store.put(id, {
-          userId: id,
-          accessToken: `ya29.old-${i + j}`,
-          refreshToken: refreshTokens[i + j]!,
-          expiresAt: Date.now() - 1,
-          scopes: ['openid', 'email'],
-          tokenType: 'Bearer',
-        }),
-      ),
-    );
-  }
+  const { ids, refreshTokens } = await prepareStorm(remote, store, label, users);
   const manager = new CredentialManager({ store, oauth, maxConcurrentRefreshes: concurrency });
   await remote.call('resetCounters');
   const started = process.hrtime.bigint();

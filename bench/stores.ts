@@ -1,12 +1,14 @@
 /**
- * 5. Store operations: get / put median and p99 for memory, file (with fsync) and S3 (the in-process
- * endpoint), each against the raw operation it wraps; and `list()` of 10,000 users.
+ * 5. Store operations: get / put median and p99 for memory, file (with fsync) and S3 (the emulator in
+ * its own process), each against the raw operation it wraps; and `list()` of 10,000 users.
  */
 
+import { fork } from 'node:child_process';
 import { constants } from 'node:fs';
 import { mkdtemp, open, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   FileCredentialStore,
@@ -15,7 +17,7 @@ import {
   toPythonDocument,
 } from 'mcp-oauth-credentials';
 import { S3CredentialStore } from 'mcp-oauth-credentials/s3';
-import { startS3Endpoint, testS3Client } from '../dev/s3-endpoint.js';
+import { testS3Client } from '../dev/s3-endpoint.js';
 import { comparePair, fmt, tinybench } from './lib.js';
 
 function record(userId: string, n: number): StoredCredentials {
@@ -37,9 +39,29 @@ async function fsyncDirectory(directory: string): Promise<void> {
   await handle.close();
 }
 
+/** The S3 emulator in a child process (`s3-process.ts`): its CPU stays out of both sides of the S3 ratios. */
+async function startS3EndpointProcess(): Promise<{ endpoint: string; close(): Promise<void> }> {
+  const child = fork(fileURLToPath(new URL('./s3-process.ts', import.meta.url)), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message: { endpoint: string }) => resolve(message.endpoint));
+    child.once('exit', (code) => reject(new Error(`the S3 emulator process exited (${code})`)));
+  });
+  return {
+    endpoint,
+    close: async () => {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send('close');
+      await exited;
+    },
+  };
+}
+
 export async function storeBenchmarks(log: (line: string) => void): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), 'mcpoc-bench-'));
-  const endpoint = await startS3Endpoint();
+  const endpoint = await startS3EndpointProcess();
   const client = testS3Client(endpoint.endpoint);
   await client.send(new CreateBucketCommand({ Bucket: 'bench' }));
   try {
@@ -179,7 +201,7 @@ export async function storeBenchmarks(log: (line: string) => void): Promise<stri
       'against the raw operation it wraps, interleaved (40 rounds of 25 of each, order alternating), so the',
       'ratio (the median of per-round ratios) is not skewed by noise that drifts over the run. The file store',
       'and its baseline fsync the file and the directory; the file store also takes and releases its per-user',
-      'lock (the cross-process compare-and-swap) and checks for a symlink. S3 is fauxqs in process on loopback;',
+      'lock (the cross-process compare-and-swap) and checks for a symlink. S3 is fauxqs in its own process on loopback;',
       'its baseline is a bare SDK call with the same body, content type and encryption header.',
       '',
       '| store | op | median | p99 | raw operation: median / p99 | ratio | target |',
