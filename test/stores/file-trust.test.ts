@@ -147,7 +147,6 @@ describe('where the platform has no uid (Windows)', () => {
   });
 
   it('checks nothing: there is no owner to compare', () => {
-    // @ts-expect-error: as on Windows, where process.getuid does not exist
     process.getuid = undefined;
     expect(() => checkDirectoryTrust('/creds', directoryStats(0o777, OTHER_UID), false)).not.toThrow();
     expect(
