@@ -114,3 +114,83 @@ describe('awsErrorName / awsHttpStatus', () => {
     expect(awsHttpStatus(new Error('no response'))).toBeUndefined();
   });
 });
+
+describe('translateAwsError, each rule on its own', () => {
+  it('refuses every credentials error AWS names, and only those', () => {
+    for (const name of [
+      'InvalidAccessKeyId',
+      'SignatureDoesNotMatch',
+      'ExpiredToken',
+      'UnrecognizedClientException',
+      'InvalidSignatureException',
+      'ExpiredTokenException',
+    ]) {
+      const translated = translateAwsError(awsError(name, 403), context);
+      expect(translated).toBeInstanceOf(ConfigurationError);
+      expect(translated.message).toBe(`S3 refused the AWS credentials (${name})`);
+      expect(translated.hint).toBe('check the credentials the AWS SDK default provider chain resolves');
+    }
+    expect(translateAwsError(awsError('InvalidToken', 400), context)).toBeInstanceOf(StorageUnavailableError);
+  });
+
+  it('reads a missing-credentials message only when it is about credentials and about loading them', () => {
+    for (const message of [
+      'Unable to load credentials',
+      'could not load credentials from any providers',
+      'Credential is missing',
+    ]) {
+      const translated = translateAwsError(new Error(message), context);
+      expect(translated).toBeInstanceOf(ConfigurationError);
+      expect(translated.message).toBe('the S3 store is misconfigured: no AWS credentials were found');
+      expect(translated.hint).toBe(
+        'configure credentials for the AWS SDK default provider chain (environment, profile, or role)',
+      );
+    }
+    for (const message of ['Credential scope is wrong', 'Unable to load the page', 'missing piece']) {
+      expect(translateAwsError(new Error(message), context)).toBeInstanceOf(StorageUnavailableError);
+    }
+  });
+
+  it('says how to set the region, and reads an invalid endpoint only from a TypeError', () => {
+    const region = translateAwsError(new Error('Region is missing'), context);
+    expect(region.message).toBe('the S3 store is misconfigured: no AWS region');
+    expect(region.hint).toBe('set AWS_REGION (or AWS_DEFAULT_REGION), or pass region to the store');
+    const endpoint = translateAwsError(new TypeError('Invalid URL'), context);
+    expect(endpoint.message).toBe('the S3 store is misconfigured: the endpoint is not a valid URL');
+    expect(endpoint.hint).toBe('pass endpoint as an absolute URL, e.g. https://s3.eu-west-1.amazonaws.com');
+    expect(translateAwsError(new Error('Invalid URL'), context)).toBeInstanceOf(StorageUnavailableError);
+  });
+
+  it('treats AllAccessDisabled as a refusal, and a 400 with another name as an outage', () => {
+    expect(translateAwsError(awsError('AllAccessDisabled', 400), context)).toBeInstanceOf(
+      StorageForbiddenError,
+    );
+    expect(translateAwsError(awsError('BadDigest', 400), context)).toBeInstanceOf(StorageUnavailableError);
+  });
+
+  it('keeps the cause and the user on what it builds, and names the error in the outage message', () => {
+    const original = awsError('SlowDown', 503);
+    const translated = translateAwsError(original, context);
+    expect(translated.message).toBe('S3 put for ada@example.com failed after retries (SlowDown)');
+    expect(translated.cause).toBeDefined();
+    expect((translated.cause as { name?: string }).name).toBe('SlowDown');
+    const withoutUser = translateAwsError(awsError('SlowDown', 503), { ...context, userId: undefined });
+    expect(withoutUser.message).toBe('S3 put failed after retries (SlowDown)');
+    expect(withoutUser.userId).toBeUndefined();
+    expect(translateAwsError('a string', context).message).toBe(
+      'S3 put for ada@example.com failed after retries (network error)',
+    );
+  });
+});
+
+describe('awsErrorName / awsHttpStatus, odd shapes', () => {
+  it('prefers the XML Code to the name, and ignores non-string names and non-numeric statuses', () => {
+    expect(awsErrorName({ Code: 'SlowDown', name: 'Other' })).toBe('SlowDown');
+    expect(awsErrorName({ name: 42 })).toBeUndefined();
+    expect(awsErrorName(null)).toBeUndefined();
+    expect(awsErrorName({ name: 'Error' })).toBeUndefined();
+    expect(awsHttpStatus({ $metadata: { httpStatusCode: '500' } })).toBeUndefined();
+    expect(awsHttpStatus(undefined)).toBeUndefined();
+    expect(awsHttpStatus({ $metadata: {} })).toBeUndefined();
+  });
+});
