@@ -201,11 +201,17 @@ describe('listing', () => {
 describe('options', () => {
   it('refuses an unknown encryption and a KMS key without aws:kms', () => {
     expect(
-      () => new S3CredentialStore({ client, location: 's3://bucket/', serverSideEncryption: 'none' as never }),
+      () =>
+        new S3CredentialStore({ client, location: 's3://bucket/', serverSideEncryption: 'none' as never }),
     ).toThrow('serverSideEncryption must be "AES256" or "aws:kms"');
     expect(
       () =>
-        new S3CredentialStore({ client, location: 's3://bucket/', serverSideEncryption: 'AES256', kmsKeyId: 'k' }),
+        new S3CredentialStore({
+          client,
+          location: 's3://bucket/',
+          serverSideEncryption: 'AES256',
+          kmsKeyId: 'k',
+        }),
     ).toThrow('kmsKeyId needs serverSideEncryption "aws:kms"');
   });
 
