@@ -158,3 +158,59 @@ describe('observeStore', () => {
     ).toBeUndefined();
   });
 });
+
+describe('what each event carries', () => {
+  it('exactly its fields: no userId, errorCode or count keys when there are none', async () => {
+    const events: StoreOperationEvent[] = [];
+    const store = observeStore(new MemoryCredentialStore(), { onOperation: (event) => events.push(event) });
+    await store.get('ada@example.com');
+    for await (const _ of store.list());
+    expect(Object.keys(events[0]!).sort()).toEqual(['durationMs', 'operation', 'outcome', 'store', 'userId']);
+    expect(Object.keys(events[1]!).sort()).toEqual(['count', 'durationMs', 'operation', 'outcome', 'store']);
+  });
+
+  it('a duration measured from the start of the operation (within the time the call took)', async () => {
+    const events: StoreOperationEvent[] = [];
+    const store = observeStore(new MemoryCredentialStore(), { onOperation: (event) => events.push(event) });
+    const before = performance.now();
+    await store.get('ada@example.com');
+    const elapsed = performance.now() - before;
+    expect(events[0]!.durationMs).toBeGreaterThanOrEqual(0);
+    expect(events[0]!.durationMs).toBeLessThanOrEqual(elapsed);
+  });
+
+  it('a listing that fails is reported once, as an error with what it had yielded', async () => {
+    const events: StoreOperationEvent[] = [];
+    const inner = new MemoryCredentialStore();
+    await inner.put('ada@example.com', record('ada@example.com'));
+    const failing = {
+      get: inner.get.bind(inner),
+      put: inner.put.bind(inner),
+      delete: inner.delete.bind(inner),
+      async *list() {
+        yield 'ada@example.com';
+        throw new Error('listing broke');
+      },
+    };
+    const store = observeStore(failing, { name: 'flaky', onOperation: (event) => events.push(event) });
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const userId of store.list()) seen.push(userId);
+      })(),
+    ).rejects.toThrow('listing broke');
+    expect(seen).toEqual(['ada@example.com']);
+    expect(events).toMatchObject([{ store: 'flaky', operation: 'list', outcome: 'error', count: 1 }]);
+    expect(events[0]).not.toHaveProperty('errorCode');
+  });
+
+  it('a store built without a listener lists without logging anything', async () => {
+    const lines: RecordedLine[] = [];
+    const inner = new MemoryCredentialStore({ logger: recordingLogger(lines) });
+    await inner.put('ada@example.com', record('ada@example.com'));
+    const listed: string[] = [];
+    for await (const userId of inner.list()) listed.push(userId);
+    expect(listed).toEqual(['ada@example.com']);
+    expect(lines).toEqual([]);
+  });
+});
