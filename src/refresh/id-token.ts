@@ -213,28 +213,35 @@ export function cacheLifetime(cacheControl: string | null): number {
 }
 
 function isUnknownKey(error: unknown): boolean {
+  // Stryker disable next-line OptionalChaining: what jose and fetch throw is always an object
   return (error as { code?: unknown } | undefined)?.code === 'ERR_JWKS_NO_MATCHING_KEY';
 }
 
 function reasonOf(error: unknown): string {
+  // Stryker disable next-line OptionalChaining: what fetch throws is always an object
   const name = (error as { name?: unknown } | undefined)?.name;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: Node 20 reports a timed-out fetch as TimeoutError; AbortError is kept for runtimes that report it so, and nothing here aborts otherwise
   if (name === 'TimeoutError' || name === 'AbortError') return 'timed out';
+  // Stryker disable next-line OptionalChaining: as above; a fetch error without a cause is read by the next line
   const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
   return typeof code === 'string' ? code : 'network error';
 }
 
 function unreachable(message: string, cause?: unknown, status?: number): ProviderError {
   return new ProviderError(`${message}; try again`, {
+    // Stryker disable next-line ConditionalExpression: `{ cause: undefined }` leaves the error without a cause as well
     ...(cause === undefined ? {} : { cause }),
     providerCode: status === undefined ? 'keys-unavailable' : `HTTP ${status}`,
   });
 }
 
 function denied(error: unknown): AccessDeniedError {
+  // Stryker disable next-line OptionalChaining: what jose throws is always an object
   const code = (error as { code?: unknown } | undefined)?.code;
   return new AccessDeniedError('the id_token did not verify', {
     cause: sanitiseCause(error),
     reason: 'id-token-invalid',
+    // Stryker disable next-line ConditionalExpression: `{ hint: undefined }` leaves the error without a hint as well
     ...(typeof code === 'string' ? { hint: code } : {}),
   });
 }

@@ -13,6 +13,7 @@ import { ConfigurationError } from '../errors.js';
 /** The process's identity, or undefined where the platform has none (Windows). */
 function processIds(): { uid: number; gids: number[] } | undefined {
   if (typeof process.getuid !== 'function') return undefined;
+  // Stryker disable next-line ArrayDeclaration: a made-up string is never a numeric group id
   const gids = typeof process.getgroups === 'function' ? process.getgroups() : [];
   return { uid: process.getuid(), gids: [process.getgid?.() ?? -1, ...gids] };
 }

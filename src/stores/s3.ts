@@ -252,6 +252,7 @@ export class S3CredentialStore implements CredentialStore {
         throw this.#translate(error, 'list', undefined);
       }
       if (page.done) return;
+      // Stryker disable next-line ArrayDeclaration: an element without a Key is skipped, so a made-up element changes nothing
       for (const object of page.value.Contents ?? []) {
         const key = object.Key ?? '';
         if (!key.startsWith(this.prefix) || !key.endsWith(SUFFIX)) continue;
@@ -274,6 +275,7 @@ export class S3CredentialStore implements CredentialStore {
     if (isCredentialError(error)) return error;
     const name = awsErrorName(error);
     const where = `s3://${this.bucket}/${this.prefix}`;
+    // Stryker disable next-line ConditionalExpression: `{ userId: undefined }` gives an error whose userId is undefined as well
     const options = { cause: error, ...(userId === undefined ? {} : { userId }) };
     if (name === 'NoSuchBucket') {
       return new ConfigurationError(`S3 bucket "${this.bucket}" does not exist`, {
@@ -300,9 +302,12 @@ export class S3CredentialStore implements CredentialStore {
 export function createS3Client(options: S3CredentialStoreOptions): S3Client {
   const requestTimeout = options.requestTimeoutMs ?? 5_000;
   return new S3Client({
+    // Stryker disable next-line ConditionalExpression: an option set to undefined is the SDK's default, as leaving it out is
     ...(options.region === undefined ? {} : { region: options.region }),
+    // Stryker disable next-line ConditionalExpression: as above
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     ...(options.forcePathStyle === undefined ? {} : { forcePathStyle: options.forcePathStyle }),
+    // Stryker disable next-line ConditionalExpression: as above
     ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
     maxAttempts: options.maxAttempts ?? 3,
     retryMode: 'standard',

@@ -143,3 +143,11 @@ describe('Sealer key sources', () => {
     expect(a).toMatch(/^s[A-Za-z0-9_-]{6}$/);
   });
 });
+
+describe('Sealer in logs', () => {
+  it('shows as "Sealer {}" under util.inspect, whatever the depth', async () => {
+    const { inspect } = await import('node:util');
+    expect(inspect(new Sealer(SECRET), { showHidden: true, depth: 10 })).toBe('Sealer {}');
+    expect(inspect({ nested: new Sealer(SECRET) })).toBe('{ nested: Sealer {} }');
+  });
+});

@@ -46,9 +46,17 @@ afterEach(async () => {
 
 /** A key endpoint answering `state.text` (raw) with `state.status`; `state.hang` never answers. */
 async function keyServer(text: string, status = 200, cacheControl?: string) {
-  const state = { text, status, cacheControl, hang: false, requests: 0 };
-  server = createServer((_request, response) => {
+  const state = {
+    text,
+    status,
+    cacheControl,
+    hang: false,
+    requests: 0,
+    accept: [] as (string | undefined)[],
+  };
+  server = createServer((request, response) => {
     state.requests += 1;
+    state.accept.push(request.headers.accept);
     if (state.hang) return;
     response.writeHead(state.status, {
       'content-type': 'application/json',
@@ -137,6 +145,46 @@ describe("Google's { kid: PEM } certificate documents", () => {
     now.advance(KEY_REFETCH_COOLDOWN_MS);
     expect(await verify.verify(await token(rotated, now))).toMatchObject({ sub: '1' });
     expect(state.requests).toBe(2);
+  });
+});
+
+describe('the key request', () => {
+  it('asks for JSON', async () => {
+    const now = clock();
+    const key = await signingKey('k1');
+    const { state, url } = await keyServer(JSON.stringify({ k1: key.pem }));
+    await verifier(url, now).verify(await token(key, now));
+    expect(state.accept).toEqual(['application/json']);
+  });
+
+  it('says which key URL it could not refresh, and why, when it falls back to the cached keys', async () => {
+    const now = clock();
+    const key = await signingKey('k1');
+    const { state, url } = await keyServer(JSON.stringify({ keys: [key.jwk] }), 200, 'max-age=60');
+    const warnings: { fields: Record<string, unknown>; message?: string }[] = [];
+    const verify = new IdTokenVerifier({
+      keysUrl: url,
+      issuers: [ISSUER],
+      audience: AUDIENCE,
+      requestTimeoutMs: 1_000,
+      clock: now,
+      logger: {
+        debug() {},
+        info() {},
+        error() {},
+        warn: (fields, message) => void warnings.push({ fields, message }),
+      },
+    });
+    await verify.verify(await token(key, now));
+    state.status = 503;
+    now.advance(60_000);
+    await verify.verify(await token(key, now));
+    expect(warnings).toEqual([
+      {
+        fields: { keysUrl: url, cause: 'the provider’s signing keys answered HTTP 503; try again' },
+        message: 'could not refresh the provider’s signing keys; using the cached ones',
+      },
+    ]);
   });
 });
 

@@ -142,8 +142,38 @@ describe.runIf(posix)('checkFileTrust', () => {
 
 describe('where the platform has no uid (Windows)', () => {
   const getuid = process.getuid;
+  const getgid = process.getgid;
+  const getgroups = process.getgroups;
   afterEach(() => {
     process.getuid = getuid;
+    process.getgid = getgid;
+    process.getgroups = getgroups;
+  });
+
+  it.runIf(posix)('counts supplementary groups as ours only where the platform lists them', async () => {
+    process.getgroups = () => [OTHER_GID];
+    expect(() =>
+      checkDirectoryTrust('/creds', directoryStats(0o770, OTHER_UID, OTHER_GID), true),
+    ).not.toThrow();
+    process.getgroups = undefined;
+    await expect(
+      refusal(() => checkDirectoryTrust('/creds', directoryStats(0o770, OTHER_UID, OTHER_GID), true)),
+    ).resolves.toBeInstanceOf(ConfigurationError);
+    // The primary group still counts (a made-up one: root's is 0, which hides a lost primary group).
+    process.getgid = () => OTHER_GID + 1;
+    expect(() =>
+      checkDirectoryTrust('/creds', directoryStats(0o770, OTHER_UID, OTHER_GID + 1), true),
+    ).not.toThrow();
+  });
+
+  it.runIf(posix)('without a primary group id, no group is ours by accident (not even -1 or 0)', async () => {
+    process.getgid = undefined;
+    process.getgroups = () => [];
+    for (const group of [gid, 1, 0]) {
+      await expect(
+        refusal(() => checkDirectoryTrust('/creds', directoryStats(0o770, OTHER_UID, group), true)),
+      ).resolves.toBeInstanceOf(ConfigurationError);
+    }
   });
 
   it('checks nothing: there is no owner to compare', () => {

@@ -27,6 +27,7 @@ import {
 import { S3CredentialStore } from '../../src/s3/index.js';
 import { createS3Client } from '../../src/stores/s3.js';
 import { sampleCredentials } from '../../src/testing/index.js';
+import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
 import { rejectionOf } from '../support/rejection.js';
 
 const USER = 'ada@example.com';
@@ -249,5 +250,116 @@ describe('options', () => {
     ).toMatchObject({
       requestTimeout: 5_000,
     });
+  });
+});
+
+describe('what each error names', () => {
+  const store = () => new S3CredentialStore({ client, location: 's3://bucket/' });
+  const userOf = async (promise: Promise<unknown>) =>
+    ((await rejectionOf(promise)) as Error & { userId?: string }).userId;
+
+  it('names the user on every refusal it builds itself', async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"a"', ContentLength: 10 });
+    expect(await userOf(store().get(USER))).toBe(USER);
+    s3.on(GetObjectCommand).resolves({ ETag: '"a"', ContentLength: 2 * 1024 * 1024, Body: body('{}') });
+    expect(await userOf(store().get(USER))).toBe(USER);
+    s3.on(PutObjectCommand).resolves({});
+    expect(await userOf(store().put(USER, sampleCredentials(USER)))).toBe(USER);
+    s3.on(DeleteObjectCommand).rejects(serviceError('PreconditionFailed', 412));
+    expect(await userOf(store().delete(USER, { ifVersion: '"old"' }))).toBe(USER);
+  });
+
+  it('says an unparsable object is not valid JSON', async () => {
+    s3.on(GetObjectCommand).resolves({ ETag: '"a"', ContentLength: 5, Body: body('{nope') });
+    const error = await rejectionOf(store().get(USER));
+    expect(error).toBeInstanceOf(CorruptCredentialsError);
+    expect(error.message).toBe(`stored credentials for ${USER} are not valid JSON`);
+  });
+
+  it('names the IAM permission each operation needs, with KMS only when writing or reading under aws:kms', async () => {
+    const hint = async (operation: () => Promise<unknown>) =>
+      ((await rejectionOf(operation())) as Error & { hint?: string }).hint;
+    s3.on(GetObjectCommand).rejects(serviceError('AccessDenied', 403));
+    s3.on(PutObjectCommand).rejects(serviceError('AccessDenied', 403));
+    s3.on(DeleteObjectCommand).rejects(serviceError('AccessDenied', 403));
+    expect(await hint(() => store().get(USER))).toBe('grant s3:GetObject on s3://bucket/*');
+    expect(await hint(() => store().put(USER, sampleCredentials(USER)))).toBe(
+      'grant s3:PutObject on s3://bucket/*',
+    );
+    expect(await hint(() => store().delete(USER))).toBe(
+      'grant s3:DeleteObject (and s3:GetObject, which conditional deletes need) on s3://bucket/*',
+    );
+    const kms = new S3CredentialStore({ client, location: 's3://bucket/', serverSideEncryption: 'aws:kms' });
+    expect(await hint(() => kms.get(USER))).toBe(
+      'grant s3:GetObject on s3://bucket/*, and kms:GenerateDataKey / kms:Decrypt on the KMS key',
+    );
+  });
+
+  it('an archived object met while listing names no user', async () => {
+    s3.on(ListObjectsV2Command).rejects(serviceError('InvalidObjectState', 403));
+    const error = await rejectionOf(
+      (async () => {
+        for await (const _ of store().list());
+      })(),
+    );
+    expect(error.message).toBe('credentials object is archived and cannot be read');
+  });
+
+  it('reads a lost precondition or a missing key from the error name alone, without a status', async () => {
+    const named = (name: string) => Object.assign(new Error(name), { name });
+    for (const name of ['PreconditionFailed', 'ConditionalRequestConflict']) {
+      s3.on(PutObjectCommand).rejects(named(name));
+      await expect(store().put(USER, sampleCredentials(USER), { ifVersion: '"old"' })).rejects.toBeInstanceOf(
+        ConflictError,
+      );
+    }
+    for (const name of ['NoSuchKey', 'NotFound']) {
+      s3.on(GetObjectCommand).rejects(named(name));
+      expect(await store().get(USER)).toBeUndefined();
+    }
+  });
+
+  it('an unconditional put is never a conflict, whatever S3 answers', async () => {
+    for (const [name, status] of [
+      ['PreconditionFailed', 412],
+      ['NoSuchKey', 404],
+      ['ConditionalRequestConflict', 409],
+    ] as const) {
+      s3.on(PutObjectCommand).rejects(serviceError(name, status));
+      for (const options of [undefined, {}]) {
+        const error = await rejectionOf(store().put(USER, sampleCredentials(USER), options));
+        expect(error).not.toBeInstanceOf(ConflictError);
+      }
+    }
+  });
+
+  it('logs a listener that throws to the logger it was given', async () => {
+    const lines: RecordedLine[] = [];
+    const logger = recordingLogger(lines);
+    const withLogger = new S3CredentialStore({
+      client,
+      location: 's3://bucket/',
+      logger,
+      onOperation: () => {
+        throw new Error('listener bug');
+      },
+    });
+    s3.on(GetObjectCommand).rejects(serviceError('NoSuchKey', 404));
+    await withLogger.get(USER);
+    expect(lines.map((line) => line.message)).toEqual(['store operation listener threw; ignored']);
+  });
+
+  it('passes forcePathStyle and the endpoint to the client it builds', async () => {
+    const built = createS3Client({
+      location: 's3://bucket/',
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+    });
+    expect(built.config.forcePathStyle).toBe(true);
+    expect((await built.config.endpoint!()).hostname).toBe('127.0.0.1');
+    expect(createS3Client({ location: 's3://bucket/', region: 'eu-west-1' }).config.forcePathStyle).toBe(
+      false,
+    );
   });
 });
