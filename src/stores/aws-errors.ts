@@ -43,14 +43,20 @@ export interface AwsFailureContext {
   grant: string;
 }
 
-const REFUSED_CREDENTIALS = new Set([
-  'InvalidAccessKeyId',
-  'SignatureDoesNotMatch',
-  'ExpiredToken',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-]);
+/** Whether AWS refused the credentials themselves (not a permission): a misconfiguration, not an outage. */
+function refusesCredentials(name: string | undefined): boolean {
+  switch (name) {
+    case 'InvalidAccessKeyId':
+    case 'SignatureDoesNotMatch':
+    case 'ExpiredToken':
+    case 'UnrecognizedClientException':
+    case 'InvalidSignatureException':
+    case 'ExpiredTokenException':
+      return true;
+    default:
+      return false;
+  }
+}
 
 /**
  * The package's error for an AWS SDK failure that is not specific to one service: a
@@ -65,6 +71,7 @@ export function translateAwsError(error: unknown, context: AwsFailureContext): C
   const status = awsHttpStatus(error);
   const message = error instanceof Error ? error.message : '';
   const who = context.userId === undefined ? '' : ` for ${context.userId}`;
+  // Stryker disable next-line ConditionalExpression: `{ userId: undefined }` gives an error whose userId is undefined as well
   const options = { cause: error, ...(context.userId === undefined ? {} : { userId: context.userId }) };
   const misconfigured = (what: string, hint: string) =>
     new ConfigurationError(`the ${context.service} store is misconfigured: ${what}`, { ...options, hint });
@@ -77,7 +84,7 @@ export function translateAwsError(error: unknown, context: AwsFailureContext): C
       'configure credentials for the AWS SDK default provider chain (environment, profile, or role)',
     );
   }
-  if (name !== undefined && REFUSED_CREDENTIALS.has(name)) {
+  if (refusesCredentials(name)) {
     return new ConfigurationError(`${context.service} refused the AWS credentials (${name})`, {
       ...options,
       hint: 'check the credentials the AWS SDK default provider chain resolves',

@@ -194,3 +194,15 @@ describe('awsErrorName / awsHttpStatus, odd shapes', () => {
     expect(awsHttpStatus({ $metadata: {} })).toBeUndefined();
   });
 });
+
+describe('names and statuses on their own', () => {
+  it('a refusal named AccessDenied or AccessDeniedException is one without a status too', () => {
+    for (const name of ['AccessDenied', 'AccessDeniedException', 'AllAccessDisabled']) {
+      expect(translateAwsError(awsError(name), context)).toBeInstanceOf(StorageForbiddenError);
+    }
+  });
+
+  it('reads no name from undefined', () => {
+    expect(awsErrorName(undefined)).toBeUndefined();
+  });
+});
