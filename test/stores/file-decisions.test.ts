@@ -14,6 +14,7 @@ import {
   FileCredentialStore,
   InvalidInputError,
   type StoredCredentials,
+  type StoreOperationEvent,
 } from '../../src/index.js';
 import { sampleCredentials } from '../../src/testing/index.js';
 import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
@@ -124,6 +125,40 @@ describe('FileCredentialStore reports', () => {
       'mid.json',
       'zeta.json',
     ]);
+  });
+
+  it("reports a found record and a deleted one as 'ok', nothing there as 'miss'", async () => {
+    const events: StoreOperationEvent[] = [];
+    const store = new FileCredentialStore({
+      directory,
+      fsync: false,
+      onOperation: (event) => events.push(event),
+    });
+    await store.get(ADA);
+    await store.delete(ADA);
+    await store.put(ADA, record(ADA));
+    await store.get(ADA);
+    await store.delete(ADA);
+    expect(events.map((event) => `${event.operation}:${event.outcome}`)).toEqual([
+      'get:miss',
+      'delete:miss',
+      'put:ok',
+      'get:ok',
+      'delete:ok',
+    ]);
+  });
+
+  it('lists without a word about files that are not records (locks, temporary files, other extensions)', async () => {
+    const lines: RecordedLine[] = [];
+    const store = new FileCredentialStore({ directory, fsync: false, logger: recordingLogger(lines) });
+    await store.put(ADA, record(ADA));
+    for (const name of [`.${ADA}.json.lock`, `.${ADA}.json.abc123.tmp`, 'notes.txt', 'README']) {
+      await writeFile(join(directory, name), 'x');
+    }
+    const listed: string[] = [];
+    for await (const userId of store.list()) listed.push(userId);
+    expect(listed).toEqual([ADA]);
+    expect(lines).toEqual([]);
   });
 
   it('expands ~ in the directory to the home directory', () => {
