@@ -440,11 +440,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoStep[]> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     options: { store: { type: 'string', default: 'file' }, stack: { type: 'string', default: 'all' } },
+    // Refused below with the usage line, rather than a parseArgs stack trace (`npm run demo -- s3`).
+    allowPositionals: true,
   });
   const stacks = values.stack === 'all' ? (Object.keys(STACKS) as Stack[]) : [values.stack as Stack];
-  if ((values.store !== 'file' && values.store !== 's3') || stacks.some((stack) => !(stack in STACKS))) {
+  if (
+    positionals.length > 0 ||
+    (values.store !== 'file' && values.store !== 's3') ||
+    stacks.some((stack) => !(stack in STACKS))
+  ) {
     console.error('usage: npm run demo [-- --store file|s3] [-- --stack v1|v2|hono]');
     process.exit(2);
   }
