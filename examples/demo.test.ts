@@ -21,3 +21,17 @@ for (const stack of Object.keys(STACKS) as Stack[]) {
     }
   });
 }
+
+describe('npm run demo with arguments it does not take', () => {
+  it('prints the usage line and exits 2, for a positional argument or an unknown store', async () => {
+    const { spawnSync } = await import('node:child_process');
+    for (const args of [['s3'], ['--store', 'redis']]) {
+      const run = spawnSync(process.execPath, ['--import', 'tsx', 'examples/demo.ts', ...args], {
+        encoding: 'utf8',
+      });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain('usage: npm run demo [-- --store file|s3]');
+      expect(run.stderr).not.toContain('ERR_PARSE_ARGS');
+    }
+  }, 60_000);
+});
