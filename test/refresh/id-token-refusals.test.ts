@@ -6,24 +6,18 @@
  * again.
  */
 import { createServer, type Server } from 'node:http';
-import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError, ProviderError } from '../../src/index.js';
 import { cacheLifetime, IdTokenVerifier, KEY_REFETCH_COOLDOWN_MS } from '../../src/refresh/id-token.js';
 import { FakeClock } from '../support/clock.js';
 import { rejectionOf } from '../support/rejection.js';
+import { type SigningKey, signingKey } from '../support/signing-keys.js';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'client-1';
 
-async function signingKey(kid: string) {
-  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-  return { kid, privateKey, jwk, pem: await exportSPKI(publicKey) };
-}
-type Key = Awaited<ReturnType<typeof signingKey>>;
-
-function token(key: Key, clock: FakeClock, options: { kid?: string | null; exp?: number } = {}) {
+function token(key: SigningKey, clock: FakeClock, options: { kid?: string | null; exp?: number } = {}) {
   const now = Math.floor(clock.now() / 1000);
   const header = options.kid === null ? { alg: 'RS256' } : { alg: 'RS256', kid: options.kid ?? key.kid };
   return new SignJWT({ email: 'a@example.com', email_verified: true, sub: '1' })

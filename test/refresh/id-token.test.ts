@@ -4,32 +4,16 @@
  * rotation, an unreachable or failing key endpoint (a ProviderError, never a forged-token answer).
  */
 import { createServer, type Server } from 'node:http';
-import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
+import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError, ProviderError } from '../../src/index.js';
 import { cacheLifetime, IdTokenVerifier, KEY_REFETCH_COOLDOWN_MS } from '../../src/refresh/id-token.js';
 import { recordingLogger } from '../session/session-store.suite.js';
 import { FakeClock } from '../support/clock.js';
+import { type SigningKey, signingKey } from '../support/signing-keys.js';
 
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'client-1';
-
-interface SigningKey {
-  kid: string;
-  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
-  jwk: JWK;
-  pem: string;
-}
-
-async function signingKey(kid: string): Promise<SigningKey> {
-  const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
-  return {
-    kid,
-    privateKey,
-    jwk: { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' },
-    pem: await exportSPKI(publicKey),
-  };
-}
 
 function token(key: SigningKey, clock: FakeClock, claims: Record<string, unknown> = {}) {
   const now = Math.floor(clock.now() / 1000);
