@@ -74,7 +74,7 @@ export function htmlResponse(
   status: number,
   title: string,
   blocks: readonly PageBlock[],
-  options: { headers?: HeadersInit; formAction?: readonly string[] } = {},
+  options: { headers?: HeadersInit | undefined; formAction?: readonly string[] } = {},
 ): Response {
   const headers = new Headers(options.headers);
   for (const [name, value] of Object.entries(NO_STORE_HEADERS)) headers.set(name, value);

@@ -69,7 +69,7 @@ export interface ConsentStepOptions {
 
 /** A page of this server for a refusal (never a redirect to a client that may be an attacker's). */
 export function errorPage(status: number, title: string, message: string, headers?: Headers): Response {
-  return htmlResponse(status, title, [['p', message]], headers === undefined ? {} : { headers });
+  return htmlResponse(status, title, [['p', message]], { headers });
 }
 
 /** See the module documentation. */
