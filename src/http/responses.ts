@@ -85,7 +85,11 @@ export function htmlResponse(
 }
 
 /** A JSON response, `no-store`. */
-export function jsonResponse(status: number, body: unknown, init: { headers?: HeadersInit } = {}): Response {
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  init: { headers?: HeadersInit | undefined } = {},
+): Response {
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(NO_STORE_HEADERS)) headers.set(name, value);
   headers.set('content-type', 'application/json');
@@ -170,7 +174,7 @@ export function describeForClient(error: unknown): { status: number; code: strin
 export function problemResponse(
   request: Request,
   error: unknown,
-  init: { headers?: HeadersInit } = {},
+  init: { headers?: HeadersInit | undefined } = {},
 ): Response {
   const { status, code, message } = describeForClient(error);
   if (wantsJson(request)) return jsonResponse(status, { error: code, error_description: message }, init);
@@ -196,7 +200,7 @@ export function failureResponse(
 ): Response {
   const { logger, headers, ...where } = context;
   logFailure(logger, error, where);
-  return problemResponse(request, error, headers === undefined ? {} : { headers });
+  return problemResponse(request, error, { headers });
 }
 
 /** A 429 with `Retry-After`. */
