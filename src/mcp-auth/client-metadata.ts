@@ -82,12 +82,8 @@ for (const [network, prefix] of [
 
 /** Whether an address is a public unicast one (the default guard). */
 export function isPublicAddress(address: string, family: 4 | 6): boolean {
-  if (family === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped) return !PRIVATE.check(mapped[1]!, 'ipv4');
-    return !PRIVATE.check(address, 'ipv6');
-  }
-  return !PRIVATE.check(address, 'ipv4');
+  // BlockList matches an IPv4-mapped IPv6 address (::ffff:7f00:1, ::ffff:127.0.0.1) against the IPv4 ranges.
+  return !PRIVATE.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 class BlockedAddressError extends Error {
@@ -197,6 +193,7 @@ export class ClientMetadataDocuments {
       firstSeenAt,
     };
     const ttl = Math.min(fetched.maxAgeMs ?? this.#defaultTtlMs, this.#maxTtlMs);
+    // Stryker disable next-line EqualityOperator: an entry cached for 0 ms is expired when read (expiresAt > now), so caching it changes nothing
     if (ttl > 0) this.#cache.set(clientId, { record, expiresAt: now + ttl });
     return record;
   }
