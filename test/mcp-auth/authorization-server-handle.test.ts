@@ -257,11 +257,12 @@ describe('authorization requests', () => {
   it('accepts the edges: a 512-character state, this server’s resource, a 43-character challenge', async () => {
     const s = setup();
     const clientId = await register(s);
-    for (const overrides of [
+    const edges: Array<Record<string, string | null>> = [
       { state: 's'.repeat(512) },
       { resource: RESOURCE },
       { state: null, resource: null },
-    ]) {
+    ];
+    for (const overrides of edges) {
       expect(
         (await s.server.handle(at(authorizeParams(clientId, overrides))))?.status,
         JSON.stringify(overrides),
