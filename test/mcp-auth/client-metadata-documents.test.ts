@@ -368,6 +368,24 @@ describe.skipIf(!canServeTls)('ClientMetadataDocuments', () => {
     expect(tls.hits.get(path) ?? 0).toBe(0);
   });
 
+  it('connects by name to an allowed address the name resolves to', async () => {
+    const { documents } = setup();
+    const path = freshPath();
+    const id = `https://localhost:${tls.port}${path}`;
+    tls.json(path, { ...documentFor(path), client_id: id });
+    expect((await documents.resolve(id)).client_id).toBe(id);
+    expect(tls.hits.get(path)).toBe(1);
+  });
+
+  it('quotes an unsupported authentication method cut to 40 characters', async () => {
+    const { documents } = setup();
+    const path = freshPath();
+    tls.json(path, documentFor(path, { token_endpoint_auth_method: `private_key_jwt${'x'.repeat(60)}` }));
+    expect(await refusalOf(documents, `${tls.origin}${path}`)).toBe(
+      `token_endpoint_auth_method private_key_jwt${'x'.repeat(25)} is not supported (use none)`,
+    );
+  });
+
   it('says it could not fetch what does not answer, and refuses what is not a document URL', async () => {
     const { documents } = setup();
     expect(await refusalOf(documents, 'https://127.0.0.1:1/c.json')).toBe('it could not be fetched');
