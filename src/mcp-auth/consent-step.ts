@@ -119,7 +119,7 @@ export class ConsentStep {
   }
 
   async #openConsent(request: Request, id: string | null): Promise<ConsentCookie | Response> {
-    if (id === null || !/^[A-Za-z0-9_-]{16}$/.test(id)) {
+    if (!/^[A-Za-z0-9_-]{16}$/.test(id ?? '')) {
       return errorPage(
         400,
         'Consent expired',

@@ -139,9 +139,12 @@ describe('authorization codes', () => {
       const code = await s.issueCode();
       await s.sessionStore.removeSession(USER);
       if (signInAgain) await s.sessionStore.storeSession(USER);
+      const set = vi.spyOn(s.backend, 'set');
       await expect(s.families.exchangeCode(code, () => {})).rejects.toMatchObject(
         refusal('invalid_grant', 'the user signed out; sign in again'),
       );
+      // No family was started, so there is none to revoke.
+      expect(set.mock.calls.map((call) => call[0])).not.toContain('mcp-family-revoked');
     }
   });
 
@@ -300,6 +303,29 @@ describe('refresh', () => {
     );
   });
 
+  it('a revoked family is refused before anything is spent or issued (not only by the check after issuing)', async () => {
+    const s = setup();
+    const tokens = await s.signIn();
+    const record = s.backend.getSync<{ familyId: string }>('mcp-refresh', sha256(tokens.refresh_token))!;
+    await s.families.revokeFamily(record.familyId);
+    const set = vi.spyOn(s.backend, 'set');
+    const claim = vi.spyOn(s.backend, 'claim');
+    await expect(s.families.refresh(CLIENT, tokens.refresh_token, {})).rejects.toMatchObject(
+      refusal('invalid_grant', 'the refresh token was revoked'),
+    );
+    expect(claim).not.toHaveBeenCalled();
+    expect(set).not.toHaveBeenCalled();
+  });
+
+  it('a token whose record vanished between the read and the claim is invalid_grant', async () => {
+    const s = setup();
+    const tokens = await s.signIn();
+    vi.spyOn(s.backend, 'claim').mockResolvedValue(undefined);
+    await expect(s.families.refresh(CLIENT, tokens.refresh_token, {})).rejects.toMatchObject(
+      refusal('invalid_grant', 'invalid refresh token'),
+    );
+  });
+
   it('a family whose record is gone counts as revoked', async () => {
     const s = setup();
     const tokens = await s.signIn();
@@ -417,6 +443,19 @@ describe('verify', () => {
     await s.sessionStore.storeSession(USER);
     await expect(s.families.verify(tokens.access_token)).rejects.toMatchObject(
       refusal('invalid_token', 'the user signed out'),
+    );
+  });
+
+  it('refuses an access token at its own expiry, on a backend that keeps expired entries', async () => {
+    const s = setup();
+    const tokens = await s.signIn();
+    const key = sha256(tokens.access_token);
+    const record = s.backend.getSync<Record<string, unknown>>('mcp-access', key)!;
+    // Kept by the backend a day longer than the token lives: only the record's own expiry refuses it.
+    await s.backend.set('mcp-access', key, record, { ttlMs: ACCESS_TTL + 86_400_000 });
+    s.clock.advance(ACCESS_TTL);
+    await expect(s.families.verify(tokens.access_token)).rejects.toMatchObject(
+      refusal('invalid_token', 'the access token expired'),
     );
   });
 
