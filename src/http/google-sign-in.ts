@@ -127,10 +127,13 @@ export class GoogleSignIn {
       v: pkce.codeVerifier,
       x: this.#options.clock.now() + this.#options.flowTtlMs,
       p: payload,
+      // Stryker disable next-line ConditionalExpression: `{ h: undefined }` equals `{}` once sealed (JSON drops it); the other variant is killed by the test of requireLoginHintMatch
       ...(options.loginHint === undefined ? {} : { h: options.loginHint }),
       ...(options.consentAsked ? { c: 1 as const } : {}),
       ...(options.scopes === undefined ? {} : { o: [...new Set(['openid', 'email', ...options.scopes])] }),
+      // Stryker disable next-line ConditionalExpression: `{ u: undefined }` equals `{}` once sealed (JSON drops it); the other variant is killed by the test of the expected user
       ...(options.expectedUser === undefined ? {} : { u: options.expectedUser }),
+      // Stryker disable next-line ConditionalExpression: `{ g: undefined }` equals `{}` once sealed (JSON drops it); the other variant is killed by the test of the expected account
       ...(options.expectedSubject === undefined ? {} : { g: options.expectedSubject }),
     };
     const sealed = await this.#options.sealer.seal(FLOW_PURPOSE, flow);
@@ -139,7 +142,9 @@ export class GoogleSignIn {
       codeChallenge: pkce.codeChallenge,
       scopes: flow.o ?? this.#scopes,
       redirectUri: this.#options.callbackUrl,
+      // Stryker disable next-line ConditionalExpression: createAuthorizationUrl treats an undefined option as absent; the other variant is killed by the test of the login hint
       ...(options.loginHint === undefined ? {} : { loginHint: options.loginHint }),
+      // Stryker disable next-line ConditionalExpression: createAuthorizationUrl treats an undefined option as absent; the other variant is killed by the test of prompt
       ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
     });
     return redirectResponse(location, 302, {
@@ -224,8 +229,11 @@ export class GoogleSignIn {
         loginHint: result.userId,
         prompt: 'consent',
         consentAsked: true,
+        // Stryker disable next-line ConditionalExpression: start treats an undefined option as absent; the other variant is killed by the test of the second round
         ...(flow.o === undefined ? {} : { scopes: flow.o }),
+        // Stryker disable next-line ConditionalExpression: start treats an undefined option as absent; the other variant is killed by the test of the second round
         ...(flow.u === undefined ? {} : { expectedUser: flow.u }),
+        // Stryker disable next-line ConditionalExpression: start treats an undefined option as absent; the other variant is killed by the test of the second round
         ...(flow.g === undefined ? {} : { expectedSubject: flow.g }),
       });
       again.headers.append('set-cookie', clear);
