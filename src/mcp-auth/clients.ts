@@ -104,9 +104,8 @@ export function isAcceptableRedirectUri(uri: string): boolean {
 const MAX_REDIRECT_URIS = 10;
 const MAX_URI_LENGTH = 2000;
 
-let schema: ReturnType<typeof buildSchema> | undefined;
-
-// Built on first use, so importing the package costs no schema construction.
+// Built per call: importing the package costs no schema construction, and registrations are rare
+// (rate-limited) while a cached schema would hide its bounds from mutation testing.
 function buildSchema() {
   const uri = z.string().max(MAX_URI_LENGTH);
   const text = z.string().max(200);
@@ -141,8 +140,7 @@ function buildSchema() {
 
 /** Validates a registration request; unknown fields and `jwks`/`jwks_uri` are dropped. */
 export function parseRegistration(body: unknown): z.infer<ReturnType<typeof buildSchema>> {
-  schema ??= buildSchema();
-  const parsed = schema.safeParse(body);
+  const parsed = buildSchema().safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || 'body';

@@ -105,6 +105,41 @@ describe('parseRegistration', () => {
     );
   });
 
+  it('bounds each list and field', () => {
+    const base = { redirect_uris: [REDIRECT] };
+    const refused: Array<[Record<string, unknown>, string]> = [
+      [{ grant_types: ['authorization_code', 'refresh_token', 'authorization_code'] }, 'grant_types: '],
+      [{ grant_types: [] }, 'grant_types: '],
+      [{ grant_types: ['implicit'] }, 'grant_types.0: '],
+      [{ response_types: ['code', 'code'] }, 'response_types: '],
+      [{ response_types: [] }, 'response_types: '],
+      [{ contacts: ['a@example.com', 'b', 'c', 'd', 'e', 'f'] }, 'contacts: '],
+      [{ contacts: ['x'.repeat(255)] }, 'contacts.0: '],
+      [{ scope: 'x'.repeat(1001) }, 'scope: '],
+      [{ client_uri: `https://c.example/${'x'.repeat(2000)}` }, 'client_uri: '],
+      [{ redirect_uris: Array.from({ length: 11 }, (_, i) => `${REDIRECT}${i}`) }, 'redirect_uris: '],
+      [{ token_endpoint_auth_method: 'private_key_jwt' }, 'token_endpoint_auth_method: '],
+    ];
+    for (const [fields, prefix] of refused) {
+      expect(() => parseRegistration({ ...base, ...fields }), JSON.stringify(fields).slice(0, 60)).toThrow(
+        expect.objectContaining({
+          error: 'invalid_client_metadata',
+          message: expect.stringMatching(new RegExp(`^${prefix.replace('.', '\\.')}`)),
+        }),
+      );
+    }
+    const accepted = parseRegistration({
+      ...base,
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      contacts: ['a', 'b', 'c', 'd', 'x'.repeat(254)],
+      scope: 'x'.repeat(1000),
+      client_name: 'n'.repeat(200),
+      redirect_uris: Array.from({ length: 10 }, (_, i) => `${REDIRECT}${i}`),
+    });
+    expect(accepted.contacts).toHaveLength(5);
+  });
+
   it('keeps the known fields and drops the rest', () => {
     const parsed = parseRegistration({
       redirect_uris: [REDIRECT],
@@ -297,6 +332,22 @@ describe('ClientRegistry.authenticate', () => {
     );
     const header = `Basic ${Buffer.from('mcpc_with+space:s3cret%3A%2B%2F').toString('base64')}`;
     expect((await registry.authenticate(tokenRequest(header), {})).client_id).toBe(id);
+  });
+
+  it('reads Basic only from a header that starts with it; an empty id in it is an unknown client', async () => {
+    const { registry, post } = await clients();
+    const secret = post.client_secret ?? '';
+    for (const header of ['Bearer abc', 'Digest basic abc']) {
+      const client = await registry.authenticate(tokenRequest(header), {
+        client_id: post.client_id,
+        client_secret: secret,
+      });
+      expect(client.client_id, header).toBe(post.client_id);
+    }
+    const emptyId = `Basic ${Buffer.from(':secret').toString('base64')}`;
+    await expect(registry.authenticate(tokenRequest(emptyId), {})).rejects.toEqual(
+      refused('invalid_client', 'unknown client'),
+    );
   });
 
   it('malformed Basic credentials are invalid_client', async () => {
