@@ -184,7 +184,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
   const sealer = new Sealer(options.serverSecret, 'serverSecret');
-  const allowedReturnTo = new Set(options.allowedReturnTo ?? []);
+  const allowedReturnTo = new Set(options.allowedReturnTo);
   const secure = options.secureCookies ?? new URL(options.redirectUri).protocol === 'https:';
   const limiter =
     options.rateLimit === false

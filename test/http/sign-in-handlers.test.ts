@@ -149,6 +149,40 @@ describe('start', () => {
     expect((await handlers.start(start(), {})).status).toBe(429);
   });
 
+  it('refills the budget after windowMs on the injected clock', async () => {
+    const { handlers, clock } = setup({ rateLimit: { limit: 1, windowMs: 60_000 } });
+    const start = () => handlers.start(get('https://mcp.example.com/auth/start'), { clientAddress: 'a' });
+    expect((await start()).status).toBe(302);
+    expect((await start()).status).toBe(429);
+    clock.advance(60_000);
+    expect((await start()).status).toBe(302);
+  });
+
+  it('marks cookies Secure only for an https callback, unless told', async () => {
+    const plain = setup({ redirectUri: 'http://127.0.0.1:8080/auth/callback' }).handlers;
+    const cookie =
+      (await plain.start(get('http://127.0.0.1:8080/auth/start'))).headers.get('set-cookie') ?? '';
+    expect(cookie).toMatch(/^mcpoc_signin_/);
+    expect(cookie).not.toMatch(/Secure/);
+    const forced = setup({
+      redirectUri: 'http://127.0.0.1:8080/auth/callback',
+      secureCookies: true,
+    }).handlers;
+    expect((await forced.start(get('http://127.0.0.1:8080/auth/start'))).headers.get('set-cookie')).toMatch(
+      /Secure$/,
+    );
+  });
+
+  it('allows no return_to at all without allowedReturnTo', async () => {
+    const { handlers } = setup();
+    for (const target of ['https://app.example/done', 'Stryker was here', '/']) {
+      const response = await handlers.start(
+        get(`https://mcp.example.com/auth/start?return_to=${encodeURIComponent(target)}`),
+      );
+      expect(response.status, target).toBe(400);
+    }
+  });
+
   it('is on by default at 30 per address', async () => {
     const { handlers } = setup({ rateLimit: undefined });
     for (let i = 0; i < 30; i += 1) {
@@ -213,6 +247,7 @@ describe('callback', () => {
     const html = await response.text();
     expect(response.headers.get('content-type')).toMatch(/text\/html/);
     expect(html).toContain(`Signed in as ${user}.`);
+    expect(response.headers.get('set-cookie')).toMatch(/Max-Age=0/);
     expect(html).toMatch(/Authorization: Bearer [A-Za-z0-9_-]{20,}/);
     expect(html).toContain('MCP endpoint: https://mcp.example.com/mcp');
     expect(html).toContain('Granted scopes: openid email');
@@ -289,7 +324,9 @@ describe('connect links', () => {
       [],
       Array.from({ length: 51 }, (_, i) => `s${i}`),
       ['x'.repeat(257)],
+      [DRIVE, 'x'.repeat(257)],
       [42 as unknown as string],
+      [DRIVE, 42 as unknown as string],
     ]) {
       await expect(s.handlers.connectLink({ userId: 'a@example.com', scopes })).rejects.toThrow(
         InvalidInputError,
@@ -414,6 +451,22 @@ describe('connect links', () => {
     });
   });
 
+  it('completes without onConnected, and when onConnected rejects with nothing', async () => {
+    for (const onConnected of [undefined, () => Promise.reject(undefined)]) {
+      const s = setup(onConnected === undefined ? {} : { onConnected });
+      const user = freshUser();
+      const link = await s.handlers.connectLink({ userId: user, scopes: [DRIVE] });
+      const callback = await throughGoogle(await s.handlers.connect(get(link.url)), user);
+      expect((await s.handlers.callback(callback(json))).status).toBe(200);
+      const warned = s.lines.filter((line) => line.message === 'onConnected failed; ignored');
+      expect(warned).toEqual(
+        onConnected === undefined
+          ? []
+          : [expect.objectContaining({ fields: { userId: user, error: 'undefined' } })],
+      );
+    }
+  });
+
   it('completes with a page, without an MCP session, and despite a failing onConnected', async () => {
     const events: unknown[] = [];
     const s = setup({
@@ -428,6 +481,7 @@ describe('connect links', () => {
     const response = await s.handlers.callback(callback());
     expect(response.status).toBe(200);
     expect(await response.text()).toContain(`${user} granted: openid email ${DRIVE}`);
+    expect(response.headers.get('set-cookie')).toMatch(/Max-Age=0/);
     expect(events).toEqual([
       { userId: user, elicitationId: link.elicitationId, scopes: ['openid', 'email', DRIVE] },
     ]);
@@ -475,6 +529,18 @@ describe('revoke and status', () => {
     }
   });
 
+  it('treats a body it cannot read (over 16 KiB) as naming nobody', async () => {
+    const s = setup();
+    const user = freshUser();
+    await signIn(s.handlers, user);
+    const response = await s.handlers.revoke(
+      post(`user_id=victim%40example.com&pad=${'x'.repeat(17 * 1024)}`),
+      { userId: user },
+    );
+    expect(response.status).toBe(200);
+    expect(await s.store.get(user)).toBeUndefined();
+  });
+
   it('refuses to revoke another user’s credentials, named in any field or even malformed', async () => {
     const s = setup();
     const user = freshUser();
@@ -487,9 +553,14 @@ describe('revoke and status', () => {
         error_description: 'you can revoke only your own credentials',
       });
     }
-    expect(
-      s.lines.filter((line) => line.message.startsWith('SECURITY: a revoke request named another user')),
-    ).toHaveLength(3);
+    const refusals = s.lines.filter((line) =>
+      line.message.startsWith('SECURITY: a revoke request named another user'),
+    );
+    expect(refusals.map((line) => line.fields)).toEqual([
+      { userId: user },
+      { userId: user },
+      { userId: user },
+    ]);
     expect(await s.store.get(user)).toBeDefined();
   });
 
