@@ -264,6 +264,15 @@ describe.skipIf(!canServeTls)('ClientMetadataDocuments', () => {
       ],
       ['no redirect URI', (p) => tls.json(p, documentFor(p, { redirect_uris: [] })), 'redirect_uris: '],
       ['HTTP 404', (p) => tls.route(p, (_q, r) => r.writeHead(404).end()), 'it answered HTTP 404'],
+      ['HTTP 400', (p) => tls.route(p, (_q, r) => r.writeHead(400).end()), 'it answered HTTP 400'],
+      [
+        'JSON named only in a parameter',
+        (p) =>
+          tls.route(p, (_q, r) =>
+            r.writeHead(200, { 'content-type': 'text/plain; note=application/json' }).end('{}'),
+          ),
+        'it is not served as application/json',
+      ],
       ['HTTP 500', (p) => tls.route(p, (_q, r) => r.writeHead(500).end()), 'it answered HTTP 500'],
       [
         'a redirect',
@@ -326,6 +335,29 @@ describe.skipIf(!canServeTls)('ClientMetadataDocuments', () => {
       clientId: expect.stringContaining(tls.origin),
       reason: 'it is not JSON',
     });
+  });
+
+  it('refuses a declared size over the cap before reading a byte of the body', async () => {
+    const { documents } = setup({ maxBytes: 100, timeoutMs: 2_000 });
+    const path = freshPath();
+    // Headers only: the body never comes, so only the declared length can refuse it in time.
+    tls.route(path, (_q, r) => {
+      r.writeHead(200, { 'content-type': 'application/json', 'content-length': '101' });
+      r.flushHeaders();
+    });
+    expect(await refusalOf(documents, `${tls.origin}${path}`)).toBe('it is larger than 100 bytes');
+  });
+
+  it('asks for JSON', async () => {
+    const { documents } = setup();
+    const path = freshPath();
+    let accept: string | undefined;
+    tls.route(path, (request, response) => {
+      accept = request.headers.accept;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(documentFor(path)));
+    });
+    await documents.resolve(`${tls.origin}${path}`);
+    expect(accept).toBe('application/json');
   });
 
   it('accepts a +json media type and a document of exactly maxBytes', async () => {
