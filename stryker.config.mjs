@@ -7,6 +7,8 @@ export const CORE = [
   'src/stores/file-lock.ts',
   'src/stores/file-io.ts',
   'src/stores/file-trust.ts',
+  'src/stores/file-errors.ts',
+  'src/stores/file-legacy-names.ts',
   'src/stores/s3.ts',
   'src/stores/aws-errors.ts',
   'src/stores/observe.ts',

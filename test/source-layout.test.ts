@@ -67,6 +67,8 @@ const COVERED_BY: Record<string, string[]> = {
   'src/session/backend.ts': ['test/session/backend-claim.test.ts'],
   'src/session/records.ts': ['test/session/session-store.test.ts'],
   'src/stores/dynamodb-settings.ts': ['test/stores/dynamodb.test.ts', 'test/stores/create.test.ts'],
+  'src/stores/file-errors.ts': ['test/stores/file-reads.test.ts', 'test/stores/file-io.test.ts'],
+  'src/stores/file-legacy-names.ts': ['test/stores/file-reads.test.ts', 'test/stores/file.test.ts'],
   'src/stores/file-names.ts': ['test/stores/file.test.ts', 'test/stores/python-interop.test.ts'],
   'src/stores/input.ts': ['test/stores/memory.test.ts'],
   'src/stores/load-store-module.ts': ['test/stores/create.test.ts'],

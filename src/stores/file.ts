@@ -15,19 +15,13 @@ import {
   toPythonDocument,
   type VersionedCredentials,
 } from '../credentials.js';
-import {
-  ConfigurationError,
-  ConflictError,
-  CorruptCredentialsError,
-  InvalidInputError,
-  isCredentialError,
-  StorageForbiddenError,
-  StorageUnavailableError,
-} from '../errors.js';
+import { ConfigurationError, ConflictError, CorruptCredentialsError, InvalidInputError } from '../errors.js';
 import { durationOption } from '../internal/option-checks.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { normaliseUserId } from '../user-id.js';
+import { translateFileError } from './file-errors.js';
 import { syncDirectory, versionOf, writeAtomically } from './file-io.js';
+import { LegacyNameIndex } from './file-legacy-names.js';
 import { acquireFileLock, errorCode } from './file-lock.js';
 import { canonicalFileName, classifyEntry, lockFileName } from './file-names.js';
 import { checkDirectoryTrust, checkFileTrust } from './file-trust.js';
@@ -133,10 +127,11 @@ export class FileCredentialStore implements CredentialStore {
   readonly #logger: Logger;
   readonly #warned = new Set<string>();
   #directoryGid: number | undefined;
-  #legacy: { builtFor: bigint; names: Map<string, string> } | undefined;
+  readonly #legacyNames: LegacyNameIndex;
 
   constructor(options: FileCredentialStoreOptions = {}) {
     this.directory = resolve(expandHome(options.directory ?? defaultCredentialsDirectory()));
+    this.#legacyNames = new LegacyNameIndex(this.directory);
     this.#fsync = options.fsync ?? true;
     this.#createDirectory = options.createDirectory ?? false;
     this.#sharedGroup = options.sharedGroup ?? false;
@@ -158,7 +153,7 @@ export class FileCredentialStore implements CredentialStore {
           await this.#prepare(this.#createDirectory);
           const canonical = await this.#read(userId, this.#path(fileName));
           if (canonical !== undefined) return canonical;
-          const legacy = await this.#legacyName(userId);
+          const legacy = await this.#legacyNames.nameOf(userId);
           return legacy === undefined ? undefined : this.#read(userId, this.#path(legacy));
         }),
       (result) => (result ? 'ok' : 'miss'),
@@ -218,9 +213,9 @@ export class FileCredentialStore implements CredentialStore {
               throw new ConflictError(`credentials for ${userId} changed since version was read`, { userId });
             }
             await unlink(current.path);
-            if (current.legacy) this.#legacy?.names.delete(userId);
+            if (current.legacy) this.#legacyNames.forget(userId);
             // A canonical and a legacy file for one user (written by an older server): remove both.
-            const legacy = current.legacy ? undefined : await this.#legacyName(userId);
+            const legacy = current.legacy ? undefined : await this.#legacyNames.nameOf(userId);
             if (legacy !== undefined) await this.#removeLegacy(userId, this.#path(legacy));
             await syncDirectory(this.directory, this.#fsync);
             return true;
@@ -252,7 +247,7 @@ export class FileCredentialStore implements CredentialStore {
       await this.#prepare(this.#createDirectory);
       directory = await opendir(this.directory);
     } catch (error) {
-      throw this.#translate(error, undefined, 'list');
+      throw translateFileError(error, { directory: this.directory, action: 'list' });
     }
     for await (const entry of directory) {
       const classified = classifyEntry(entry.name);
@@ -294,7 +289,7 @@ export class FileCredentialStore implements CredentialStore {
     const canonicalPath = this.#path(fileName);
     const version = await this.#currentVersion(userId, canonicalPath);
     if (version !== undefined) return { path: canonicalPath, version, legacy: false };
-    const legacy = await this.#legacyName(userId);
+    const legacy = await this.#legacyNames.nameOf(userId);
     if (legacy === undefined) return undefined;
     const legacyPath = this.#path(legacy);
     const legacyVersion = await this.#currentVersion(userId, legacyPath);
@@ -303,28 +298,11 @@ export class FileCredentialStore implements CredentialStore {
       : { path: legacyPath, version: legacyVersion, legacy: true };
   }
 
-  /**
-   * The legacy file name of a user, if one exists. The index is built by one directory scan and
-   * rebuilt when the directory changed since (so only misses and writes of new users pay for it).
-   */
-  async #legacyName(userId: string): Promise<string | undefined> {
-    const directoryStats = await stat(this.directory, { bigint: true });
-    if (this.#legacy === undefined || this.#legacy.builtFor !== directoryStats.mtimeNs) {
-      const names = new Map<string, string>();
-      for await (const entry of await opendir(this.directory)) {
-        const classified = classifyEntry(entry.name);
-        if (classified.kind === 'legacy') names.set(classified.userId, entry.name);
-      }
-      this.#legacy = { builtFor: directoryStats.mtimeNs, names };
-    }
-    return this.#legacy.names.get(userId);
-  }
-
   async #removeLegacy(userId: string, path: string): Promise<void> {
     await unlink(path).catch((error: unknown) => {
       if (errorCode(error) !== 'ENOENT') throw error;
     });
-    this.#legacy?.names.delete(userId);
+    this.#legacyNames.forget(userId);
     this.#logger.info(
       { store: 'file', userId },
       'replaced a file an older server named differently by the canonical one',
@@ -435,40 +413,7 @@ export class FileCredentialStore implements CredentialStore {
     try {
       return await work();
     } catch (error) {
-      throw this.#translate(error, userId, action);
-    }
-  }
-
-  #translate(error: unknown, userId: string | undefined, action: string): unknown {
-    if (isCredentialError(error)) return error;
-    const code = errorCode(error);
-    const who = userId === undefined ? '' : ` for ${userId}`;
-    const options = { cause: error, ...(userId === undefined ? {} : { userId }) };
-    switch (code) {
-      case 'ELOOP':
-      case 'EMLINK':
-        return new InvalidInputError(`credentials path${who} is a symlink; refusing to follow it`, options);
-      case 'EACCES':
-      case 'EPERM':
-        return new StorageForbiddenError(
-          `cannot ${action} credentials${who} in ${this.directory}: permission denied`,
-          {
-            ...options,
-            hint: `check the owner and mode of ${this.directory} and its files`,
-          },
-        );
-      case 'ENOTDIR':
-        return new ConfigurationError(`credentials directory ${this.directory} is not a directory`, options);
-      case 'ENAMETOOLONG':
-        return new InvalidInputError(`user id is too long to be stored as a file${who}`, options);
-      default:
-        return new StorageUnavailableError(
-          `cannot ${action} credentials${who} (${code ?? 'unknown error'})`,
-          {
-            ...options,
-            hint: `check that ${this.directory} is on a writable, mounted file system`,
-          },
-        );
+      throw translateFileError(error, { directory: this.directory, userId, action });
     }
   }
 }
