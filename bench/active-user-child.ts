@@ -84,11 +84,25 @@ const warm = async (i: number) => {
 };
 const first = await warm(-1);
 await toolAuth.forRequest({ authInfo: first.auth, sessionId: first.mcpSessionId });
+// What each user's next request carries (their AuthInfo and MCP session id), in slots allocated
+// before the first reading so that only what the package keeps is counted.
+type Request = Awaited<ReturnType<typeof warm>>;
+const authInfos: Array<Request['auth'] | undefined> = new Array(USERS).fill(undefined);
+const mcpSessionIds: Array<string | undefined> = new Array(USERS).fill(undefined);
 const before = heap();
-for (let i = 0; i < USERS; i++) await warm(i);
+for (let i = 0; i < USERS; i++) {
+  const { auth, mcpSessionId } = await warm(i);
+  authInfos[i] = auth;
+  mcpSessionIds[i] = mcpSessionId;
+}
 const sessionState = heap();
-// Then each user's tool call through the tool helper: the manager caches their credentials.
-for (let i = 0; i < USERS; i++) await manager.getValidCredentials(`user${i}@example.com`);
+// Then each user's tool call through the tool helper, as a server makes it: the manager caches
+// their credentials.
+for (let i = 0; i < USERS; i++) {
+  await toolAuth.forRequest({ authInfo: authInfos[i]!, sessionId: mcpSessionIds[i]! });
+}
+authInfos.fill(undefined);
+mcpSessionIds.fill(undefined);
 const withCredentials = heap();
 process.stdout.write(
   `${JSON.stringify({

@@ -55,7 +55,6 @@ const COVERED_BY: Record<string, string[]> = {
   'src/internal/freeze.ts': ['test/refresh/credentials-cache.test.ts'],
   'src/internal/optional-peer.ts': ['test/package-boundaries.test.ts'],
   'src/internal/sanitise.ts': ['test/errors.test.ts'],
-  'src/internal/touch-lru.ts': ['test/session/memory-backend.test.ts'],
   'src/local/local-sign-in.ts': ['examples/stdio/stdio.test.ts'],
   'src/local/local-tool-auth.ts': ['examples/stdio/stdio.test.ts'],
   'src/mcp-auth/endpoints.ts': ['test/mcp-auth/authorization-server.test.ts'],

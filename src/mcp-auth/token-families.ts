@@ -394,11 +394,12 @@ export class TokenFamilies {
       expiresAt: record.expiresAt,
       resource: record.resource,
     };
-    this.#verified?.remember(
-      token,
-      { access, familyId: record.familyId, generation: record.generation, verifiedAt: now },
-      now,
-    );
+    this.#verified?.remember(token, {
+      access,
+      familyId: record.familyId,
+      generation: record.generation,
+      verifiedAt: now,
+    });
     return access;
   }
 

@@ -4,10 +4,10 @@
  *
  * @module
  */
+import { LRUCache } from 'lru-cache';
 import type { StoredCredentials } from '../credentials.js';
 import { deepFreeze } from '../internal/freeze.js';
-import { TouchLru } from '../internal/touch-lru.js';
-import { SharedValues } from './shared-values.js';
+import { SharedValues } from '../internal/shared-values.js';
 
 /** A cached record and when it was cached (epoch ms on the manager's clock). */
 export interface CachedCredentials {
@@ -19,19 +19,19 @@ export interface CachedCredentials {
 export class CredentialsCache {
   // Entries carry the time they were cached: one clock read per hit covers both the cache lifetime and
   // the token's freshness (an lru-cache TTL would read the clock again).
-  readonly #entries: TouchLru<CachedCredentials>;
+  readonly #entries: LRUCache<string, CachedCredentials>;
   readonly #shared = new SharedValues();
 
   constructor(maxUsers: number) {
-    this.#entries = new TouchLru(maxUsers);
+    this.#entries = new LRUCache<string, CachedCredentials>({ max: maxUsers });
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  get(userId: string, now: number): CachedCredentials | undefined {
-    return this.#entries.get(userId, now);
+  get(userId: string): CachedCredentials | undefined {
+    return this.#entries.get(userId);
   }
 
   /**
@@ -49,7 +49,7 @@ export class CredentialsCache {
     // Stryker disable next-line ConditionalExpression: as above
     if (copy.tokenUri !== undefined) copy.tokenUri = this.#shared.text(copy.tokenUri);
     const frozen = deepFreeze(copy);
-    this.#entries.set(userId, { credentials: frozen, cachedAt: now }, now);
+    this.#entries.set(userId, { credentials: frozen, cachedAt: now });
     return frozen;
   }
 

@@ -152,7 +152,7 @@ export class CredentialManager {
   async getValidCredentials(rawUserId: string): Promise<StoredCredentials> {
     const userId = normaliseUserId(rawUserId);
     const now = this.#clock.now();
-    const cached = this.#fresh.get(userId, now);
+    const cached = this.#fresh.get(userId);
     if (cached !== undefined && this.#isFresh(cached.credentials, now)) {
       if (now - cached.cachedAt < this.#options.credentialsCacheTtlMs) return cached.credentials;
       // Idle for a while: answer from memory, look at the store in the background.

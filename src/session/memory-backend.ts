@@ -6,7 +6,6 @@
 import { LRUCache } from 'lru-cache';
 import { type Clock, systemClock } from '../clock.js';
 import { deepFreeze } from '../internal/freeze.js';
-import { TouchLru } from '../internal/touch-lru.js';
 import { type Logger, silentLogger } from '../logger.js';
 import type { BackendSetOptions, ClaimResult, SessionBackend } from './backend.js';
 
@@ -41,7 +40,7 @@ type Entry = { value: unknown; expiresAt: number };
  */
 export class MemorySessionBackend implements SessionBackend {
   readonly locality = 'in-process' as const;
-  readonly #maps = new Map<string, TouchLru<Entry>>();
+  readonly #maps = new Map<string, LRUCache<string, Entry>>();
   readonly #sets = new Map<string, LRUCache<string, string[]>>();
   readonly #maxEntries: number;
   readonly #maxByNamespace: Record<string, number>;
@@ -61,7 +60,7 @@ export class MemorySessionBackend implements SessionBackend {
     this.#perf = { now: () => clock.now() };
   }
 
-  #mapFor(namespace: string): TouchLru<Entry> {
+  #mapFor(namespace: string): LRUCache<string, Entry> {
     let map = this.#maps.get(namespace);
     if (map === undefined) {
       map = this.#newMap(namespace, this.#maxByNamespace[namespace] ?? this.#maxEntries);
@@ -70,14 +69,24 @@ export class MemorySessionBackend implements SessionBackend {
     return map;
   }
 
-  #newMap(namespace: string, max: number): TouchLru<Entry> {
-    return new TouchLru<Entry>(max, undefined, (_key, entry) => {
-      if (entry.expiresAt <= this.#clock.now() || this.#warnedNamespaces.has(namespace)) return;
-      this.#warnedNamespaces.add(namespace);
-      this.#logger.warn(
-        { namespace, maxEntries: max },
-        'the in-memory session backend is full: live entries are being dropped (users signed out); raise the limit or use a shared backend',
-      );
+  #newMap(namespace: string, max: number): LRUCache<string, Entry> {
+    return new LRUCache<string, Entry>({
+      max,
+      // Only the size limit pushing out an entry that had not expired signs someone out.
+      dispose: (entry, _key, reason) => {
+        if (
+          reason !== 'evict' ||
+          entry.expiresAt <= this.#clock.now() ||
+          this.#warnedNamespaces.has(namespace)
+        ) {
+          return;
+        }
+        this.#warnedNamespaces.add(namespace);
+        this.#logger.warn(
+          { namespace, maxEntries: max },
+          'the in-memory session backend is full: live entries are being dropped (users signed out); raise the limit or use a shared backend',
+        );
+      },
     });
   }
 
@@ -97,7 +106,7 @@ export class MemorySessionBackend implements SessionBackend {
 
   getSync<T>(namespace: string, key: string, now: number = this.#clock.now()): T | undefined {
     const map = this.#mapFor(namespace);
-    const entry = map.get(key, now);
+    const entry = map.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now) {
       // Stryker disable next-line CallExpression: only frees the slot early; an expired entry is never answered, counted or warned about
@@ -121,7 +130,6 @@ export class MemorySessionBackend implements SessionBackend {
         value: Object.isFrozen(value) ? value : deepFreeze(structuredClone(value)),
         expiresAt: now + Math.max(1, options.ttlMs),
       },
-      now,
     );
     return true;
   }
@@ -136,11 +144,11 @@ export class MemorySessionBackend implements SessionBackend {
     const value = this.getSync<T>(namespace, key, now);
     if (value === undefined) return undefined;
     const claims = this.#mapFor(`${namespace}#claim`);
-    const existing = claims.get(key, now);
+    const existing = claims.get(key);
     if (existing !== undefined && existing.expiresAt > now) {
       return { value, first: false, firstMarker: existing.value as string };
     }
-    claims.set(key, { value: marker, expiresAt: now + Math.max(1, ttlMs) }, now);
+    claims.set(key, { value: marker, expiresAt: now + Math.max(1, ttlMs) });
     return { value, first: true, firstMarker: marker };
   }
 
@@ -154,8 +162,7 @@ export class MemorySessionBackend implements SessionBackend {
     const existing = this.#maps.get(namespace);
     if (existing === undefined) return;
     const resized = this.#newMap(namespace, maxEntries);
-    const now = this.#clock.now();
-    for (const [key, entry] of [...existing.entries()].reverse()) resized.set(key, entry, now);
+    for (const [key, entry] of [...existing.entries()].reverse()) resized.set(key, entry);
     this.#maps.set(namespace, resized);
   }
 

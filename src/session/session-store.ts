@@ -22,6 +22,7 @@ import {
 import { logFailure } from '../internal/failure-log.js';
 import { countOption, durationOption } from '../internal/option-checks.js';
 import { compareAndSwap, TRY_AGAIN } from '../internal/retry.js';
+import { SharedValues } from '../internal/shared-values.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { randomToken, sha256 } from '../secrets.js';
 import { normaliseUserId } from '../user-id.js';
@@ -63,7 +64,7 @@ import {
   RecentVerifications,
   resolveVerifiedTokenCache,
 } from './verified-tokens.js';
-import { compact, recordOfInfo, toAuthInfo, toSessionInfo, toValidatedAccess } from './views.js';
+import { compactSession, recordOfInfo, toAuthInfo, toSessionInfo, toValidatedAccess } from './views.js';
 
 // Storage namespaces of the session store (shared by every backend).
 const SESSION_NAMESPACES = {
@@ -98,6 +99,8 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   readonly #tokenPrefix: string;
   readonly #stateContext: OAuthStateContext;
   readonly #defaultClientId: string;
+  // What sessions and tokens have in common (scope sets, issuers, client ids) is kept once.
+  readonly #shared = new SharedValues();
   readonly #verified: RecentVerifications<VerifiedToken> | undefined;
   // The backend's getSync, when it keeps its entries in process: no promise per lookup.
   readonly #getSync: (<T>(namespace: string, key: string, now?: number) => T | undefined) | undefined;
@@ -164,30 +167,28 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const now = this.#clock.now();
     const fields = sessionFields(input);
     const liveUntil = now + this.#ttl.session;
-    // Cloned into a compact object of exactly its fields (the spread leaves slack), then frozen so an
-    // in-process backend keeps it as is.
-    const fresh: SessionRecord = compact({
-      ...fields,
-      scopes: fields.scopes ?? [],
-      userId,
-      createdAt: now,
-      updatedAt: now,
-      liveUntil,
-      epoch: randomToken(12),
-    });
+    const fresh: SessionRecord = compactSession(
+      {
+        ...fields,
+        scopes: fields.scopes ?? [],
+        userId,
+        createdAt: now,
+        updatedAt: now,
+        liveUntil,
+        epoch: randomToken(12),
+      },
+      this.#shared,
+    );
     let record = fresh;
     if (
       !(await this.#backend.set(NS.session, userId, fresh, { ttlMs: this.#ttl.session, onlyIfAbsent: true }))
     ) {
       const existing = await this.#session(userId);
       record = existing
-        ? compact({
-            ...existing,
-            ...fields,
-            scopes: fields.scopes ?? existing.scopes,
-            updatedAt: now,
-            liveUntil,
-          })
+        ? compactSession(
+            { ...existing, ...fields, scopes: fields.scopes ?? existing.scopes, updatedAt: now, liveUntil },
+            this.#shared,
+          )
         : fresh;
       await this.#backend.set(NS.session, userId, record, { ttlMs: this.#ttl.session });
     }
@@ -209,7 +210,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const existing = await this.#session(userId);
     if (!existing) return undefined;
     const now = this.#clock.now();
-    const record: SessionRecord = compact({ ...existing, liveUntil: now + this.#ttl.session });
+    const record = compactSession({ ...existing, liveUntil: now + this.#ttl.session }, this.#shared);
     await this.#backend.set(NS.session, userId, record, { ttlMs: this.#ttl.session });
     return toSessionInfo(record);
   }
@@ -369,7 +370,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       return undefined;
     }
     if (remembered?.binding !== binding)
-      this.#rememberedBindings?.remember(mcpSessionId, { binding, verifiedAt: now }, now);
+      this.#rememberedBindings?.remember(mcpSessionId, { binding, verifiedAt: now });
     if (verified !== undefined) this.#requestReads?.keepBinding(verified, mcpSessionId, binding);
     return binding.userId;
   }
@@ -408,9 +409,8 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const record: TokenRecord = {
       userId: session.userId,
       epoch: session.epoch,
-      scopes:
-        options.scopes === undefined ? session.scopes : (Object.freeze([...options.scopes]) as string[]),
-      clientId: options.clientId ?? this.#defaultClientId,
+      scopes: options.scopes === undefined ? session.scopes : this.#shared.scopes([...options.scopes]),
+      clientId: options.clientId === undefined ? this.#defaultClientId : this.#shared.text(options.clientId),
       issuedAt: now,
       expiresAt: now + ttlMs,
     };
@@ -448,7 +448,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
         expiresAt: record.expiresAt,
         verifiedAt: now,
       };
-      this.#verified?.remember(token, verified, now);
+      this.#verified?.remember(token, verified);
     }
     if (verified.expiresAt <= now) throw new InvalidTokenError('Access token expired');
     const { info } = verified;

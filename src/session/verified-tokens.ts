@@ -5,9 +5,9 @@
  *
  * @module
  */
+import { LRUCache } from 'lru-cache';
 import { ConfigurationError } from '../errors.js';
 import { countOption, durationOption } from '../internal/option-checks.js';
-import { TouchLru } from '../internal/touch-lru.js';
 import type { SessionBackend } from './backend.js';
 
 /** Longest token either verifier looks at, characters; longer ones are refused unread. */
@@ -68,23 +68,23 @@ export function resolveVerifiedTokenCache(
  * caller reads the backend again.
  */
 export class RecentVerifications<V extends { readonly verifiedAt: number }> {
-  readonly #entries: TouchLru<V>;
+  readonly #entries: LRUCache<string, V>;
   /** How long a verification is recalled, ms. */
   readonly ttlMs: number;
 
   constructor(options: { max: number; ttlMs: number }) {
-    this.#entries = new TouchLru<V>(options.max);
+    this.#entries = new LRUCache<string, V>({ max: options.max });
     this.ttlMs = options.ttlMs;
   }
 
   /** The verification of `key` made less than `ttlMs` before `now` (epoch ms), if any. */
   recall(key: string, now: number): V | undefined {
-    const entry = this.#entries.get(key, now);
+    const entry = this.#entries.get(key);
     return entry !== undefined && now - entry.verifiedAt < this.ttlMs ? entry : undefined;
   }
 
-  remember(key: string, verification: V, now: number): void {
-    this.#entries.set(key, verification, now);
+  remember(key: string, verification: V): void {
+    this.#entries.set(key, verification);
   }
 
   forget(key: string): void {

@@ -6,6 +6,7 @@
  */
 import type { AuthInfo } from '../auth-info.js';
 import { deepFreeze } from '../internal/freeze.js';
+import type { SharedValues } from '../internal/shared-values.js';
 import type { SessionRecord, TokenRecord } from './records.js';
 import type { SessionInfo, ValidatedAccess } from './types.js';
 
@@ -72,9 +73,19 @@ export function toSessionInfo(record: SessionRecord): SessionInfo {
   return Object.freeze(info);
 }
 
-/** A deep-frozen structured clone: a compact object of exactly the fields given. */
-export function compact<T>(value: T): T {
-  return deepFreeze(structuredClone(value));
+/**
+ * A deep-frozen copy of `record` holding exactly its fields (a spread leaves slack), sharing what
+ * sessions have in common (the scope set, issuer and client id) through `shared`: an in-process
+ * backend keeps it as is, so each signed-in user does not carry their own copy of those strings.
+ */
+export function compactSession(record: SessionRecord, shared: SharedValues): SessionRecord {
+  const copy = structuredClone(record);
+  copy.scopes = shared.scopes(copy.scopes);
+  // Stryker disable next-line ConditionalExpression: skipping the sharing is not observable (strings compare by value); it costs memory only, which the benchmark measures
+  if (copy.issuer !== undefined) copy.issuer = shared.text(copy.issuer);
+  // Stryker disable next-line ConditionalExpression: as above
+  if (copy.clientId !== undefined) copy.clientId = shared.text(copy.clientId);
+  return deepFreeze(copy);
 }
 
 /** `values` itself when it is frozen already (records of an in-process backend are), else a frozen copy. */

@@ -20,7 +20,7 @@ describe('CredentialsCache', () => {
     expect(Object.isFrozen(kept)).toBe(true);
     expect(Object.isFrozen(kept.scopes)).toBe(true);
     expect(Object.isFrozen(mine)).toBe(false);
-    expect(cache.get('ada@example.com', 6)).toEqual({ credentials: kept, cachedAt: 5 });
+    expect(cache.get('ada@example.com')).toEqual({ credentials: kept, cachedAt: 5 });
   });
 
   it('files the record under the normalised id it is given, whatever the record says', () => {
@@ -51,15 +51,25 @@ describe('CredentialsCache', () => {
     expect(withEndpoint).toMatchObject({ clientId: 'client', tokenUri: 'https://t' });
   });
 
+  it('keeps the user read last when full, not the one cached last', () => {
+    const cache = new CredentialsCache(2);
+    cache.remember('a@example.com', record('a@example.com'), 0);
+    cache.remember('b@example.com', record('b@example.com'), 0);
+    expect(cache.get('a@example.com')).toBeDefined();
+    cache.remember('c@example.com', record('c@example.com'), 0);
+    expect(cache.get('a@example.com')).toBeDefined();
+    expect(cache.get('b@example.com')).toBeUndefined();
+  });
+
   it('forgets a user, and holds at most `maxUsers`', () => {
     const cache = new CredentialsCache(2);
     cache.remember('a@example.com', record('a@example.com'), 0);
     cache.remember('b@example.com', record('b@example.com'), 0);
     cache.remember('c@example.com', record('c@example.com'), 0);
     expect(cache.size).toBe(2);
-    expect(cache.get('a@example.com', 0)).toBeUndefined();
+    expect(cache.get('a@example.com')).toBeUndefined();
     cache.forget('b@example.com');
-    expect(cache.get('b@example.com', 0)).toBeUndefined();
+    expect(cache.get('b@example.com')).toBeUndefined();
     expect(cache.size).toBe(1);
   });
 });

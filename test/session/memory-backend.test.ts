@@ -15,6 +15,16 @@ describe('MemorySessionBackend', () => {
     expect(await backend.get('big', 'k0')).toBeUndefined();
   });
 
+  it('counts a read as a use: the entry read last outlives one written after it but never read', async () => {
+    const backend = new MemorySessionBackend({ maxEntriesByNamespace: { small: 2 } });
+    await backend.set('small', 'read', 1, { ttlMs: 60_000 });
+    await backend.set('small', 'unread', 2, { ttlMs: 60_000 });
+    expect(await backend.get('small', 'read')).toBe(1);
+    await backend.set('small', 'third', 3, { ttlMs: 60_000 });
+    expect(await backend.get('small', 'read')).toBe(1);
+    expect(await backend.get('small', 'unread')).toBeUndefined();
+  });
+
   it('warns once per namespace when the limit drops a live entry, never for expired ones', async () => {
     const clock = new FakeClock();
     const warnings: Array<{ fields: Record<string, unknown>; message: string | undefined }> = [];

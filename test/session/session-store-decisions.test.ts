@@ -231,6 +231,20 @@ describe('sessions', () => {
     }
   });
 
+  it('in process, users granted the same scopes share one frozen list (a refresh and a touch keep sharing it)', async () => {
+    const { store } = setup();
+    await store.storeSession(ALICE, { scopes: ['openid', 'email'] });
+    await store.storeSession(BOB, { scopes: ['openid', 'email'] });
+    const alice = await store.getSession(ALICE);
+    expect((await store.getSession(BOB))?.scopes).toBe(alice?.scopes);
+    expect(Object.isFrozen(alice?.scopes)).toBe(true);
+    await store.storeSession(BOB, { scopes: ['openid', 'email'] });
+    await store.touchSession(ALICE);
+    expect((await store.getSession(BOB))?.scopes).toBe((await store.getSession(ALICE))?.scopes);
+    await store.storeSession(BOB, { scopes: ['openid'] });
+    expect((await store.getSession(BOB))?.scopes).toEqual(['openid']);
+  });
+
   it('a session stored without scopes has none, and its removal is logged with the user', async () => {
     const { store, lines } = setup();
     await store.storeSession(ALICE);
@@ -265,6 +279,9 @@ describe('bearer tokens', () => {
     });
     const info = await store.verifyBearerToken(narrowed.token);
     expect(info.scopes).toEqual(['openid']);
+    expect(Object.isFrozen(info.scopes)).toBe(true);
+    const again = await store.issueBearerToken(ALICE, { scopes: ['openid'] });
+    expect((await store.verifyBearerToken(again.token)).scopes).toBe(info.scopes);
     expect(String(info.resource)).toBe('https://mcp.example.com/');
     expect('resource' in (await store.verifyBearerToken(inherited.token))).toBe(false);
   });

@@ -28,12 +28,23 @@ function undeclared(inner: MemorySessionBackend): SessionBackend {
 describe('RecentVerifications', () => {
   it('recalls a verification for less than ttlMs after it was made, then no more', () => {
     const recent = new RecentVerifications<{ verifiedAt: number; user: string }>({ max: 10, ttlMs: 1_000 });
-    recent.remember('token', { verifiedAt: 5_000, user: 'ada' }, 5_000);
+    recent.remember('token', { verifiedAt: 5_000, user: 'ada' });
     expect(recent.recall('token', 5_999)).toEqual({ verifiedAt: 5_000, user: 'ada' });
     expect(recent.recall('token', 6_000)).toBeUndefined();
     recent.forget('token');
     expect(recent.recall('token', 5_500)).toBeUndefined();
     expect(recent.ttlMs).toBe(1_000);
+  });
+
+  it('holds at most `max`, keeping the one recalled last', () => {
+    const recent = new RecentVerifications<{ verifiedAt: number }>({ max: 2, ttlMs: 1_000 });
+    recent.remember('a', { verifiedAt: 0 });
+    recent.remember('b', { verifiedAt: 0 });
+    expect(recent.recall('a', 1)).toBeDefined();
+    recent.remember('c', { verifiedAt: 0 });
+    expect(recent.recall('a', 1)).toBeDefined();
+    expect(recent.recall('b', 1)).toBeUndefined();
+    expect(recent.recall('c', 1)).toBeDefined();
   });
 });
 

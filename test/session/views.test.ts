@@ -3,9 +3,10 @@
  * `liveUntil`, no epoch under its own name), sharing a frozen scope list and copying an unfrozen one.
  */
 import { describe, expect, it } from 'vitest';
+import { SharedValues } from '../../src/internal/shared-values.js';
 import type { SessionRecord, TokenRecord } from '../../src/session/records.js';
 import {
-  compact,
+  compactSession,
   frozenCopy,
   recordOfInfo,
   toAuthInfo,
@@ -131,14 +132,38 @@ describe('toValidatedAccess', () => {
   });
 });
 
-describe('compact and frozenCopy', () => {
-  it('compact returns a deep-frozen copy, never the object given', () => {
-    const source = { a: { b: [1, 2] } };
-    const copy = compact(source);
+describe('compactSession and frozenCopy', () => {
+  const session = (userId: string): SessionRecord => ({
+    userId,
+    scopes: ['openid', 'email'],
+    issuer: `https://accounts.${'google'}.com`,
+    clientId: `client-${1}`,
+    createdAt: 1,
+    updatedAt: 1,
+    liveUntil: 2,
+    epoch: `epoch-${userId}`,
+  });
+
+  it('compactSession returns a deep-frozen copy, never the object given', () => {
+    const source = session('ada@example.com');
+    const copy = compactSession(source, new SharedValues());
     expect(copy).toEqual(source);
     expect(copy).not.toBe(source);
-    expect(Object.isFrozen(copy.a.b)).toBe(true);
+    expect(Object.isFrozen(copy)).toBe(true);
+    expect(Object.isFrozen(copy.scopes)).toBe(true);
     expect(Object.isFrozen(source)).toBe(false);
+    expect(Object.isFrozen(source.scopes)).toBe(false);
+  });
+
+  it('compactSession shares the scope set between sessions and adds no field the record lacks', () => {
+    const shared = new SharedValues();
+    const ada = compactSession(session('ada@example.com'), shared);
+    const bob = compactSession(session('bob@example.com'), shared);
+    expect(bob.scopes).toBe(ada.scopes);
+    const { issuer: _issuer, clientId: _clientId, ...bare } = session('eve@example.com');
+    const eve = compactSession(bare, shared);
+    expect(Object.keys(eve)).not.toContain('issuer');
+    expect(Object.keys(eve)).not.toContain('clientId');
   });
 
   it('frozenCopy shares a frozen list and copies an unfrozen one into a frozen list', () => {

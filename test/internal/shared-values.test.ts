@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SharedValues } from '../../src/refresh/shared-values.js';
+import { SharedValues } from '../../src/internal/shared-values.js';
 
 describe('SharedValues', () => {
   it('hands out one frozen array per list of scopes (same order), sharing its strings', () => {
@@ -16,6 +16,7 @@ describe('SharedValues', () => {
     for (let i = 0; i < SharedValues.MAX; i++) shared.scopes([`scope-${i}`]);
     const own = [`scope-${SharedValues.MAX}`];
     expect(shared.scopes(own)).toBe(own);
+    expect(Object.isFrozen(own)).toBe(true);
     expect(shared.scopes([`scope-${SharedValues.MAX - 1}`])).toEqual([`scope-${SharedValues.MAX - 1}`]);
     expect(Object.isFrozen(shared.scopes(['scope-0']))).toBe(true);
   });

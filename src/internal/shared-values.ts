@@ -1,13 +1,13 @@
 /**
- * {@link SharedValues}: what the credential manager's cached records have in common, kept once.
+ * {@link SharedValues}: what many cached records have in common (scope sets, issuers, client ids), kept once.
  *
  * @module
  */
 
 /**
- * Values many cached records have in common (scope sets, the OAuth client id, the token endpoint),
- * kept once and shared. Bounded: past {@link SharedValues.MAX} distinct values of a kind, a record
- * keeps its own.
+ * Values many records kept in process have in common (scope sets, issuers, OAuth client ids, token
+ * endpoints), kept once and shared. Bounded: past {@link SharedValues.MAX} distinct values of a kind,
+ * a record keeps its own (a scope list frozen in place).
  */
 export class SharedValues {
   static readonly MAX = 1_000;
@@ -19,7 +19,7 @@ export class SharedValues {
     const key = scopes.join(' ');
     const known = this.#scopeSets.get(key);
     if (known !== undefined) return known;
-    if (this.#scopeSets.size >= SharedValues.MAX) return scopes;
+    if (this.#scopeSets.size >= SharedValues.MAX) return Object.freeze(scopes) as string[];
     const frozen = Object.freeze(scopes.map((scope) => this.text(scope))) as string[];
     this.#scopeSets.set(key, frozen);
     return frozen;
