@@ -237,7 +237,9 @@ export interface OAuth21SessionStoreOptions {
    * (Redis, PostgreSQL), MCP session bindings found valid are remembered the same way, so a request
    * costs one read (its user's session); a binding removed on another replica (its MCP session
    * closed there) may still pass this replica's guard within `ttlMs`, a sign-out never does.
-   * `false` turns both off.
+   * Entries older than `ttlMs` are dropped at the first verification `ttlMs` after the last sweep
+   * (one pass, at most once per `ttlMs`), so idle users hold no memory here for long; `max` bounds
+   * the rest (a few hundred bytes per entry). `false` turns both off.
    *
    * @defaultValue `max` {@link DEFAULT_VERIFIED_TOKEN_CACHE_MAX} (100000), `ttlMs`
    * {@link DEFAULT_VERIFIED_TOKEN_CACHE_TTL_MS}: 60000 when the backend is in process (memory), 5000

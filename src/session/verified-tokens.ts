@@ -65,10 +65,13 @@ export function resolveVerifiedTokenCache(
 /**
  * Verifications made in the last `ttlMs`, keyed by what was verified (a presented token, an MCP
  * session id), bounded to `max` entries. A verification older than `ttlMs` is not recalled: the
- * caller reads the backend again.
+ * caller reads the backend again. Expired entries are dropped on time, not only when the limit
+ * pushes them out: the first verification remembered `ttlMs` or more after the last sweep sweeps
+ * them (one pass over the entries, so at most once per `ttlMs`; no timer keeps the process alive).
  */
 export class RecentVerifications<V extends { readonly verifiedAt: number }> {
   readonly #entries: LRUCache<string, V>;
+  #sweptAt = Number.NEGATIVE_INFINITY;
   /** How long a verification is recalled, ms. */
   readonly ttlMs: number;
 
@@ -77,14 +80,30 @@ export class RecentVerifications<V extends { readonly verifiedAt: number }> {
     this.ttlMs = options.ttlMs;
   }
 
+  /** Entries held, expired ones included until the next sweep. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
   /** The verification of `key` made less than `ttlMs` before `now` (epoch ms), if any. */
   recall(key: string, now: number): V | undefined {
     const entry = this.#entries.get(key);
     return entry !== undefined && now - entry.verifiedAt < this.ttlMs ? entry : undefined;
   }
 
+  /** Remembers `verification` (made at its `verifiedAt`, epoch ms), sweeping expired entries when due. */
   remember(key: string, verification: V): void {
+    const now = verification.verifiedAt;
+    if (now - this.#sweptAt >= this.ttlMs) this.#sweep(now);
     this.#entries.set(key, verification);
+  }
+
+  #sweep(now: number): void {
+    this.#sweptAt = now;
+    const expired: string[] = [];
+    for (const [key, entry] of this.#entries.entries())
+      if (now - entry.verifiedAt >= this.ttlMs) expired.push(key);
+    for (const key of expired) this.#entries.delete(key);
   }
 
   forget(key: string): void {

@@ -36,6 +36,21 @@ describe('RecentVerifications', () => {
     expect(recent.ttlMs).toBe(1_000);
   });
 
+  it('drops expired entries on time: the first remember ttlMs after the last sweep sweeps them', () => {
+    const recent = new RecentVerifications<{ verifiedAt: number }>({ max: 100, ttlMs: 1_000 });
+    recent.remember('a', { verifiedAt: 0 }); // sweeps (nothing yet)
+    recent.remember('b', { verifiedAt: 999 });
+    recent.remember('c', { verifiedAt: 1_500 }); // due: a (1,500 ms old) goes, b stays
+    expect(recent.size).toBe(2);
+    expect(recent.recall('b', 1_500)).toBeDefined();
+    recent.remember('d', { verifiedAt: 2_499 }); // 999 ms after the last sweep: not due, b stays held
+    expect(recent.size).toBe(3);
+    recent.remember('e', { verifiedAt: 2_500 }); // due: b and c (exactly 1,000 ms old) go
+    expect(recent.size).toBe(2);
+    expect(recent.recall('d', 2_500)).toBeDefined();
+    expect(recent.recall('e', 2_500)).toBeDefined();
+  });
+
   it('holds at most `max`, keeping the one recalled last', () => {
     const recent = new RecentVerifications<{ verifiedAt: number }>({ max: 2, ttlMs: 1_000 });
     recent.remember('a', { verifiedAt: 0 });
