@@ -443,7 +443,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       }
       // Only what a later verification needs: the token record itself is not kept.
       verified = {
-        info: toAuthInfo(token, record),
+        info: toAuthInfo(token, this.#sharing(record)),
         epoch: record.epoch,
         expiresAt: record.expiresAt,
         verifiedAt: now,
@@ -463,6 +463,17 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const forThisRequest = Object.freeze({ ...info });
     this.#requestReads.keep(forThisRequest, userId, session, now);
     return forThisRequest;
+  }
+
+  // A record parsed from a shared backend has its own scope list and client id: remembered as is,
+  // every active user would hold a copy of the same few values.
+  #sharing(record: TokenRecord): TokenRecord {
+    if (Object.isFrozen(record)) return record;
+    return {
+      ...record,
+      scopes: this.#shared.scopes([...record.scopes]),
+      clientId: this.#shared.text(record.clientId),
+    };
   }
 
   /** Revokes one bearer token. Resolves whether it existed. */

@@ -286,6 +286,26 @@ describe('bearer tokens', () => {
     expect('resource' in (await store.verifyBearerToken(inherited.token))).toBe(false);
   });
 
+  it('read from a shared backend (each read its own copy), tokens of the same scopes share one frozen list', async () => {
+    const { store, inner } = setup(
+      {
+        verifiedTokenCache: { ttlMs: 60_000 },
+      },
+      {
+        replace: {
+          get: async (namespace: string, key: string) => structuredClone(await inner.get(namespace, key)),
+        },
+      },
+    );
+    await store.storeSession(ALICE, { scopes: ['openid', 'email'] });
+    await store.storeSession(BOB, { scopes: ['openid', 'email'] });
+    const alice = await store.verifyBearerToken((await store.issueBearerToken(ALICE)).token);
+    const bob = await store.verifyBearerToken((await store.issueBearerToken(BOB)).token);
+    expect(bob.scopes).toBe(alice.scopes);
+    expect(Object.isFrozen(alice.scopes)).toBe(true);
+    expect(alice.clientId).toBe(DEFAULT_BEARER_TOKEN_CLIENT_ID);
+  });
+
   it('revoking something that is not token-shaped answers false', async () => {
     const { store } = setup();
     expect(await store.revokeBearerToken('')).toBe(false);
