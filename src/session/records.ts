@@ -19,7 +19,6 @@ export interface SessionRecord extends Omit<SessionInfo, 'generation'> {
 export interface BindingRecord {
   userId: string;
   epoch: string;
-  boundAt: number;
   liveUntil: number;
 }
 

@@ -290,7 +290,6 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const binding: BindingRecord = Object.freeze({
       userId: session.userId,
       epoch: session.epoch,
-      boundAt: now,
       liveUntil: now + this.#ttl.binding,
     });
     const bindingRound = async (): Promise<'bound' | typeof TRY_AGAIN> => {
@@ -369,8 +368,12 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       this.#rememberedBindings?.forget(mcpSessionId);
       return undefined;
     }
-    if (remembered?.binding !== binding)
-      this.#rememberedBindings?.remember(mcpSessionId, { binding, verifiedAt: now });
+    if (remembered?.binding !== binding) {
+      this.#rememberedBindings?.remember(mcpSessionId, {
+        binding: compactBinding(binding, verified),
+        verifiedAt: now,
+      });
+    }
     if (verified !== undefined) this.#requestReads?.keepBinding(verified, mcpSessionId, binding);
     return binding.userId;
   }
@@ -624,4 +627,17 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       throw error;
     });
   }
+}
+
+/**
+ * A binding read from a shared backend, as remembered: its three fields only (a record written by an
+ * older version may carry more), holding the user id string of the request's token when it is the
+ * same user, so an active user's id is kept once, not once per remembered read.
+ */
+function compactBinding(binding: BindingRecord, verified: AuthInfo | undefined): BindingRecord {
+  if (Object.isFrozen(binding)) return binding;
+  const tokenUser = verified?.extra?.userId;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the same user id either way (strings compare by value); only memory differs, which the benchmark measures
+  const userId = tokenUser === binding.userId ? tokenUser : binding.userId;
+  return { userId, epoch: binding.epoch, liveUntil: binding.liveUntil };
 }

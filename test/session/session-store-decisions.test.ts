@@ -193,6 +193,31 @@ describe('MCP session bindings', () => {
     expect(error.userId).toBe(ALICE);
   });
 
+  it('a binding written by an earlier version (with fields this one no longer writes) is honoured, remembered and ended', async () => {
+    const { store, inner, clock } = setup(
+      {},
+      {
+        replace: {
+          get: async (namespace: string, key: string) => structuredClone(await inner.get(namespace, key)),
+        },
+      },
+    );
+    await store.storeSession(ALICE);
+    const generation = (await store.getSession(ALICE))!.generation;
+    const liveUntil = clock.now() + 1_000; // ends before the backend's entry and the remembered read
+    await inner.set(
+      'binding',
+      'mcp-old',
+      { userId: ALICE, epoch: generation, boundAt: clock.now(), liveUntil },
+      { ttlMs: 60_000 },
+    );
+    const auth = await store.verifyBearerToken((await store.issueBearerToken(ALICE)).token);
+    expect(await store.getUserByMcpSession('mcp-old', auth)).toBe(ALICE);
+    expect(await store.getUserByMcpSession('mcp-old')).toBe(ALICE);
+    clock.advance(1_000);
+    expect(await store.getUserByMcpSession('mcp-old')).toBeUndefined();
+  });
+
   it('refusing to rebind another user’s MCP session logs both users', async () => {
     const { store, lines } = setup();
     await store.storeSession(BOB, { mcpSessionId: 'mcp-1' });
