@@ -208,11 +208,27 @@ describe('ClientRegistry.register', () => {
 });
 
 describe('ClientRegistry.get', () => {
-  it('refuses ids that are not strings, empty, or too long', async () => {
-    const { registry } = setup();
-    for (const id of [undefined, 42, '', 'x'.repeat(257), `https://client.example/${'x'.repeat(2000)}`]) {
+  it('refuses ids that are not strings, empty, or too long, without reading the backend or fetching', async () => {
+    const clock = new FakeClock();
+    const backend = new MemorySessionBackend({ clock });
+    const read = vi.spyOn(backend, 'get');
+    // A resolver that would answer anything: only the length check keeps a 2,001-character URL from it.
+    const resolve = vi.fn(async (clientId: string) => ({ client_id: clientId }) as ClientRecord);
+    const registry = new ClientRegistry({
+      backend,
+      clock,
+      pendingTtlMs: DAY,
+      activeTtlMs: 30 * DAY,
+      maxPending: 100,
+      metadataDocuments: { resolve },
+    });
+    const tooLongUrl = `https://client.example/${'x'.repeat(2001 - 23)}`;
+    expect(tooLongUrl).toHaveLength(2001);
+    for (const id of [undefined, 42, '', 'x'.repeat(257), tooLongUrl]) {
       expect(await registry.get(id), String(id).slice(0, 20)).toBeUndefined();
     }
+    expect(read).not.toHaveBeenCalled();
+    expect(resolve).not.toHaveBeenCalled();
   });
 
   it('resolves a metadata-document URL through its resolver, and not at all without one', async () => {
