@@ -199,7 +199,9 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     flowTtlMs: options.flowTtlMs ?? DEFAULT_FLOW_TTL_MS,
     cookies: { secure },
     cookieBase: options.cookieName ?? 'mcpoc_signin',
+    // Stryker disable next-line ConditionalExpression: the Google sign-in leg passes a policy on only when it is defined (`policy === undefined`)
     ...(options.policy === undefined ? {} : { policy: options.policy }),
+    // Stryker disable next-line ConditionalExpression: undefined reads as false where it is used (`requireLoginHintMatch && …`)
     ...(options.requireLoginHintMatch === undefined
       ? {}
       : { requireLoginHintMatch: options.requireLoginHintMatch }),
@@ -227,7 +229,9 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     if (returnTo !== undefined && !allowedReturnTo.has(returnTo)) {
       throw new InvalidInputError('return_to is not an allowed redirect target');
     }
+    // Stryker disable next-line ConditionalExpression: the flow is sealed as JSON, which drops an undefined returnTo
     const flow: BearerFlow = returnTo === undefined ? {} : { returnTo };
+    // Stryker disable next-line ConditionalExpression: the Google sign-in leg treats an undefined loginHint as none (`loginHint === undefined`)
     return google.start(flow, loginHint === undefined ? {} : { loginHint });
   });
 
@@ -254,7 +258,9 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
       o: scopes,
       e: randomToken(16),
       x: expiresAt,
+      // Stryker disable next-line ConditionalExpression: the link is sealed as JSON, which drops an undefined field
       ...(link.subject === undefined ? {} : { g: link.subject }),
+      // Stryker disable next-line ConditionalExpression: as above
       ...(link.mcpSessionId === undefined ? {} : { m: link.mcpSessionId }),
     };
     const url = new URL(options.connectUrl);
@@ -278,11 +284,13 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
         new InvalidInputError('this link was already used; ask your MCP client to try the tool again'),
       );
     }
+    // Stryker disable next-line ConditionalExpression: the flow is sealed as JSON, which drops an undefined field
     const flow: BearerFlow = { connect: { e: token.e, ...(token.m === undefined ? {} : { m: token.m }) } };
     return google.start(flow, {
       loginHint: token.u,
       scopes: token.o,
       expectedUser: token.u,
+      // Stryker disable next-line ConditionalExpression: the Google sign-in leg treats an undefined expectedSubject as none
       ...(token.g === undefined ? {} : { expectedSubject: token.g }),
     });
   });
@@ -295,6 +303,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
   ) => {
     await options.sessionStore.storeSession(result.userId, {
       scopes: result.scopes,
+      // Stryker disable next-line ConditionalExpression: storeSession reads an undefined expiresAt as none (sessionFields)
       ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
     });
     logger.info({ userId: result.userId, scopes: result.scopes.length }, 'user granted more Google access');
@@ -337,11 +346,14 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     if (payload.connect !== undefined) return connected(request, result, payload.connect, headers);
     await options.sessionStore.storeSession(result.userId, {
       scopes: result.scopes,
+      // Stryker disable next-line ConditionalExpression: storeSession reads an undefined expiresAt as none (sessionFields)
       ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
+      // Stryker disable next-line ConditionalExpression: storeSession reads an undefined issuer as none (sessionFields)
       ...(result.profile.iss === undefined ? {} : { issuer: result.profile.iss }),
     });
     const issued = await options.sessionStore.issueBearerToken(result.userId, {
       scopes: result.scopes,
+      // Stryker disable next-line ConditionalExpression: issueBearerToken reads an undefined ttlMs as its default (`??`)
       ...(options.bearerTokenTtlMs === undefined ? {} : { ttlMs: options.bearerTokenTtlMs }),
     });
     logger.info({ userId: result.userId, scopes: result.scopes.length }, 'user signed in');
@@ -352,7 +364,9 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
       access_token: issued.token,
       token_type: 'Bearer',
       expires_at: issued.expiresAt,
+      // Stryker disable next-line ConditionalExpression: the body is JSON, which drops an undefined field
       ...(options.mcpEndpoint === undefined ? {} : { mcp_endpoint: options.mcpEndpoint }),
+      // Stryker disable next-line ConditionalExpression: as above
       ...(payload.returnTo === undefined ? {} : { return_to: payload.returnTo }),
     };
     if (wantsJson(request)) return jsonResponse(200, body, { headers });
