@@ -197,7 +197,9 @@ export class PostgresCredentialStore implements CredentialStore {
           [userId, options.ifVersion],
         );
         const row = result.rows[0];
+        // Stryker disable next-line OptionalChaining: a SELECT of two aggregates always returns exactly one row
         if (Number(row?.deleted ?? 0) === 1) return true;
+        // Stryker disable next-line OptionalChaining: as above
         if (row?.present) {
           throw new ConflictError(`credentials for ${userId} changed since version was read`, { userId });
         }
