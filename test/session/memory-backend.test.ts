@@ -47,6 +47,24 @@ describe('MemorySessionBackend', () => {
     expect(warnings[0]?.message).toMatch(/signed out/);
   });
 
+  it('never warns when a live entry is replaced, taken or deleted (only the limit signs anyone out)', async () => {
+    const warnings: unknown[] = [];
+    const silent = () => {};
+    const logger = {
+      debug: silent,
+      info: silent,
+      warn: (fields: unknown) => warnings.push(fields),
+      error: silent,
+    };
+    const backend = new MemorySessionBackend({ logger, maxEntriesByNamespace: { live: 2 } });
+    await backend.set('live', 'a', 1, { ttlMs: 60_000 });
+    await backend.set('live', 'a', 2, { ttlMs: 60_000 });
+    await backend.set('live', 'b', 1, { ttlMs: 60_000 });
+    expect(await backend.take('live', 'b')).toBe(1);
+    expect(await backend.delete('live', 'a')).toBe(true);
+    expect(warnings).toEqual([]);
+  });
+
   it('a session store over the default backend warns when maxSessions signs users out', async () => {
     const lines: string[] = [];
     const silent = () => {};
