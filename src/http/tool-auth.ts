@@ -225,6 +225,7 @@ export function toolErrorMessage(error: unknown, signInUrl?: string): string {
       case 'STORAGE_FORBIDDEN':
       case 'PROVIDER_ERROR':
         return 'Google credentials are temporarily unavailable; try again shortly.';
+      // Stryker disable next-line ConditionalExpression: without this case the same message is returned after the switch
       default:
         return 'The server could not get Google credentials for this request.';
     }

@@ -235,6 +235,12 @@ describe('createToolAuth rules and messages', () => {
     expect(toolErrorMessage(new Error('ya29.secret'))).toBe(
       'The server could not get Google credentials for this request.',
     );
+    // Anything may be thrown: nothing that is not a credential error is read as one.
+    for (const thrown of [undefined, null, 'REAUTH_REQUIRED', { code: 'NOT_FOUND' }]) {
+      expect(toolErrorMessage(thrown), String(thrown)).toBe(
+        'The server could not get Google credentials for this request.',
+      );
+    }
     const required = new AuthorizationRequiredError(
       'connect your Google account (a@example.com) to use this tool',
       {

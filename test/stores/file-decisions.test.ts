@@ -95,6 +95,17 @@ describe('FileCredentialStore refusals', () => {
 });
 
 describe('FileCredentialStore reports', () => {
+  it('deleting a user who has only the canonical file removes it and reports no older-named file', async () => {
+    const lines: RecordedLine[] = [];
+    const store = new FileCredentialStore({ directory, fsync: false, logger: recordingLogger(lines) });
+    await store.put(ADA, record(ADA));
+    await store.put('bob@example.com', record('bob@example.com'));
+    expect(await store.delete(ADA)).toBe(true);
+    expect(lines).toEqual([]);
+    expect(await store.get(ADA)).toBeUndefined();
+    expect((await store.get('bob@example.com'))?.credentials.userId).toBe('bob@example.com');
+  });
+
   it('warns about a file others can read, and never about a 0600 one', async () => {
     const lines: RecordedLine[] = [];
     const writer = new FileCredentialStore({ directory, fsync: false });
