@@ -11,6 +11,7 @@ import {
   DynamoDBClient,
   DynamoDBServiceException,
   GetItemCommand,
+  PutItemCommand,
   ScanCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -21,6 +22,7 @@ import {
   ConfigurationError,
   ConflictError,
   CorruptCredentialsError,
+  StorageForbiddenError,
   StorageUnavailableError,
   type StoreOperationEvent,
 } from '../../src/index.js';
@@ -92,6 +94,23 @@ describe('requests and answers (aws-sdk-client-mock)', () => {
     const error = await rejectionOf(store.get(USER));
     expect(error).toBeInstanceOf(CorruptCredentialsError);
     expect((error as CorruptCredentialsError).userId).toBe(USER);
+  });
+
+  it('says which condition failed for a put, reads unparsable JSON as corrupt, and lists a page without items as none', async () => {
+    const store = new DynamoCredentialStore({ client, table: 'creds' });
+    dynamo.on(PutItemCommand).rejects(serviceError('ConditionalCheckFailedException', 400));
+    const exists = await rejectionOf(store.put(USER, sampleCredentials(USER), { ifVersion: null }));
+    expect((exists as Error).message).toBe(`credentials for ${USER} already exist`);
+    const stale = await rejectionOf(store.put(USER, sampleCredentials(USER), { ifVersion: 'v1' }));
+    expect((stale as Error).message).toBe(`credentials for ${USER} changed since version was read`);
+    dynamo
+      .on(GetItemCommand)
+      .resolves({ Item: { user_id: { S: USER }, version: { S: 'v' }, record: { S: '{' } } });
+    expect((await rejectionOf(store.get(USER))).message).toBe(
+      `stored credentials for ${USER} are not valid JSON`,
+    );
+    dynamo.on(ScanCommand).resolves({});
+    expect(await collect(store.list())).toEqual([]);
   });
 
   it('lists with a consistent scan, filtered by the prefix on the server, and skips what is not its own', async () => {
@@ -207,6 +226,35 @@ describe('ensureTable (aws-sdk-client-mock)', () => {
     );
     expect(error).toBeInstanceOf(StorageUnavailableError);
     expect((error as Error).message).toContain('did not become active in time');
+  });
+
+  it('an existing active table needs nothing but DescribeTable (no CreateTable permission)', async () => {
+    dynamo.on(DescribeTableCommand).resolves({ Table: { TableStatus: 'ACTIVE' } });
+    await new DynamoCredentialStore({ client, table: 'creds' }).ensureTable();
+    expect(dynamo.commandCalls(CreateTableCommand)).toHaveLength(0);
+  });
+
+  it('reports a refused DescribeTable as it is, never as a table to create', async () => {
+    dynamo.on(DescribeTableCommand).rejects(serviceError('AccessDeniedException', 400));
+    const error = await rejectionOf(
+      new DynamoCredentialStore({ client, table: 'creds' }).ensureTable({ timeoutMs: 0 }),
+    );
+    expect(error).toBeInstanceOf(StorageForbiddenError);
+    expect(dynamo.commandCalls(CreateTableCommand)).toHaveLength(0);
+  });
+
+  it('waits 60 s by default, and gives up only once the deadline has passed', async () => {
+    dynamo.on(DescribeTableCommand).resolves({ Table: { TableStatus: 'CREATING' } });
+    const now = vi.spyOn(performance, 'now');
+    now.mockReturnValueOnce(0).mockReturnValueOnce(60_000).mockReturnValue(60_001);
+    try {
+      const error = await rejectionOf(new DynamoCredentialStore({ client, table: 'creds' }).ensureTable());
+      expect((error as Error).message).toContain('did not become active in time');
+      // At exactly the deadline it looked once more.
+      expect(dynamo.commandCalls(DescribeTableCommand)).toHaveLength(2);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it('turns TTL on once: "already enabled" is success, any other refusal is reported', async () => {
