@@ -471,6 +471,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
   // A record parsed from a shared backend has its own scope list and client id: remembered as is,
   // every active user would hold a copy of the same few values.
   #sharing(record: TokenRecord): TokenRecord {
+    // Stryker disable next-line ConditionalExpression: a frozen in-process record shares its values already; copying it again costs memory only
     if (Object.isFrozen(record)) return record;
     return {
       ...record,
@@ -635,7 +636,9 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
  * same user, so an active user's id is kept once, not once per remembered read.
  */
 function compactBinding(binding: BindingRecord, verified: AuthInfo | undefined): BindingRecord {
+  // Stryker disable next-line ConditionalExpression: either way the same three values are remembered; only memory differs
   if (Object.isFrozen(binding)) return binding;
+  // Stryker disable next-line OptionalChaining: an AuthInfo this store made always has extra
   const tokenUser = verified?.extra?.userId;
   // Stryker disable next-line ConditionalExpression,EqualityOperator: the same user id either way (strings compare by value); only memory differs, which the benchmark measures
   const userId = tokenUser === binding.userId ? tokenUser : binding.userId;

@@ -5,7 +5,7 @@
  * cache switched off, and what a refusal logs. The backend-independent behaviour is in
  * session-store.suite.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AccessDeniedError, InvalidInputError, InvalidTokenError, NotFoundError } from '../../src/index.js';
 import { sha256 } from '../../src/secrets.js';
 import type { SessionBackend } from '../../src/session/backend.js';
@@ -239,10 +239,12 @@ describe('MCP session bindings', () => {
     }
   });
 
-  it('unbinding a malformed id answers false', async () => {
-    const { store } = setup();
+  it('unbinding a malformed id answers false without touching the backend', async () => {
+    const { store, inner } = setup();
+    const take = vi.spyOn(inner, 'take');
     expect(await store.unbindMcpSession('has spaces')).toBe(false);
     expect(await store.unbindMcpSession('')).toBe(false);
+    expect(take).not.toHaveBeenCalled();
   });
 });
 
@@ -331,10 +333,12 @@ describe('bearer tokens', () => {
     expect(alice.clientId).toBe(DEFAULT_BEARER_TOKEN_CLIENT_ID);
   });
 
-  it('revoking something that is not token-shaped answers false', async () => {
-    const { store } = setup();
+  it('revoking something that is not token-shaped answers false without touching the backend', async () => {
+    const { store, inner } = setup();
+    const take = vi.spyOn(inner, 'take');
     expect(await store.revokeBearerToken('')).toBe(false);
     expect(await store.revokeBearerToken('x'.repeat(10_000))).toBe(false);
+    expect(take).not.toHaveBeenCalled();
   });
 
   it('with the verified-token cache off, another replica’s revoke holds at once, and everything works', async () => {
