@@ -169,5 +169,10 @@ describe('the google_workspace_mcp document', () => {
     });
     expect(withToken.token).toBe('ya29.a');
     expect('subject' in withToken).toBe(false);
+    expect('id_token' in withToken).toBe(false);
+    expect(
+      toPythonDocument({ userId: USER, accessToken: 'a', idToken: 'eyJ.i', scopes: [], tokenType: 'Bearer' })
+        .id_token,
+    ).toBe('eyJ.i');
   });
 });

@@ -222,6 +222,43 @@ describe('EncryptedCredentialStore', () => {
     expect(await migrating.rotateRecord(record.userId)).toBe('current');
   });
 
+  it('a plaintext record with no secret at all is plaintext (read with acceptPlaintext, refused as "not encrypted" without)', async () => {
+    const inner = new MemoryCredentialStore();
+    const bare: StoredCredentials = {
+      userId: 'bare@example.com',
+      accessToken: '',
+      scopes: [],
+      tokenType: 'Bearer',
+    };
+    await inner.put(bare.userId, bare);
+    const refused = await expectCorrupt(
+      new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) }).get(bare.userId),
+      bare.userId,
+    );
+    expect(refused.message).toBe(`credentials for ${bare.userId} are not encrypted`);
+    const migrating = new EncryptedCredentialStore(inner, {
+      keyring: new Keyring([K1]),
+      acceptPlaintext: true,
+    });
+    expect((await migrating.get(bare.userId))?.credentials).toEqual(bare);
+    // Whatever a backend hands over in a secret's place.
+    for (const value of [undefined, null, 42, {}])
+      expect(isSealed(value as never), String(value)).toBe(false);
+  });
+
+  it('refuses sealed secrets that also carry a marker (the marker belongs only to a record without secrets)', async () => {
+    const { inner, store } = setup([K1]);
+    const record = sampleCredentials('marker@example.com');
+    await store.put(record.userId, record);
+    const entry = (await inner.get(record.userId))!;
+    await inner.put(record.userId, {
+      ...entry.credentials,
+      extra: { ...entry.credentials.extra, mcpoc_sealed: entry.credentials.accessToken },
+    });
+    const error = await expectCorrupt(store.get(record.userId), record.userId);
+    expect(error.message).toBe(`credentials for ${record.userId} mix encrypted and plaintext secrets`);
+  });
+
   it('round-trips a record with no secret (a sealed marker says it is ours), over memory and files', async () => {
     const dir = await makeTempDir();
     try {
