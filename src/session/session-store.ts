@@ -64,7 +64,15 @@ import {
   RecentVerifications,
   resolveVerifiedTokenCache,
 } from './verified-tokens.js';
-import { compactSession, recordOfInfo, toAuthInfo, toSessionInfo, toValidatedAccess } from './views.js';
+import {
+  compactBinding,
+  compactSession,
+  recordOfInfo,
+  sharingValues,
+  toAuthInfo,
+  toSessionInfo,
+  toValidatedAccess,
+} from './views.js';
 
 // Storage namespaces of the session store (shared by every backend).
 const SESSION_NAMESPACES = {
@@ -446,7 +454,7 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       }
       // Only what a later verification needs: the token record itself is not kept.
       verified = {
-        info: toAuthInfo(token, this.#sharing(record)),
+        info: toAuthInfo(token, sharingValues(record, this.#shared)),
         epoch: record.epoch,
         expiresAt: record.expiresAt,
         verifiedAt: now,
@@ -466,18 +474,6 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
     const forThisRequest = Object.freeze({ ...info });
     this.#requestReads.keep(forThisRequest, userId, session, now);
     return forThisRequest;
-  }
-
-  // A record parsed from a shared backend has its own scope list and client id: remembered as is,
-  // every active user would hold a copy of the same few values.
-  #sharing(record: TokenRecord): TokenRecord {
-    // Stryker disable next-line ConditionalExpression: a frozen in-process record shares its values already; copying it again costs memory only
-    if (Object.isFrozen(record)) return record;
-    return {
-      ...record,
-      scopes: this.#shared.scopes([...record.scopes]),
-      clientId: this.#shared.text(record.clientId),
-    };
   }
 
   /** Revokes one bearer token. Resolves whether it existed. */
@@ -628,19 +624,4 @@ export class OAuth21SessionStore implements BearerTokenVerifier {
       throw error;
     });
   }
-}
-
-/**
- * A binding read from a shared backend, as remembered: its three fields only (a record written by an
- * older version may carry more), holding the user id string of the request's token when it is the
- * same user, so an active user's id is kept once, not once per remembered read.
- */
-function compactBinding(binding: BindingRecord, verified: AuthInfo | undefined): BindingRecord {
-  // Stryker disable next-line ConditionalExpression: either way the same three values are remembered; only memory differs
-  if (Object.isFrozen(binding)) return binding;
-  // Stryker disable next-line OptionalChaining: an AuthInfo this store made always has extra
-  const tokenUser = verified?.extra?.userId;
-  // Stryker disable next-line ConditionalExpression,EqualityOperator: the same user id either way (strings compare by value); only memory differs, which the benchmark measures
-  const userId = tokenUser === binding.userId ? tokenUser : binding.userId;
-  return { userId, epoch: binding.epoch, liveUntil: binding.liveUntil };
 }

@@ -7,7 +7,7 @@
 import type { AuthInfo } from '../auth-info.js';
 import { deepFreeze } from '../internal/freeze.js';
 import type { SharedValues } from '../internal/shared-values.js';
-import type { SessionRecord, TokenRecord } from './records.js';
+import type { BindingRecord, SessionRecord, TokenRecord } from './records.js';
 import type { SessionInfo, ValidatedAccess } from './types.js';
 
 /** The SDK's view of a verified token; frozen, so one object can answer every request with that token. */
@@ -91,4 +91,30 @@ export function compactSession(record: SessionRecord, shared: SharedValues): Ses
 /** `values` itself when it is frozen already (records of an in-process backend are), else a frozen copy. */
 export function frozenCopy(values: readonly string[]): string[] {
   return (Object.isFrozen(values) ? values : Object.freeze([...values])) as string[];
+}
+
+/**
+ * A token record parsed from a shared backend, its scope list and client id shared through `shared`:
+ * remembered as is, every active user would hold a copy of the same few values. A frozen
+ * (in-process) record shares them already and is returned as is.
+ */
+export function sharingValues(record: TokenRecord, shared: SharedValues): TokenRecord {
+  // Stryker disable next-line ConditionalExpression: a frozen in-process record shares its values already; copying it again costs memory only
+  if (Object.isFrozen(record)) return record;
+  return { ...record, scopes: shared.scopes([...record.scopes]), clientId: shared.text(record.clientId) };
+}
+
+/**
+ * A binding read from a shared backend, as remembered: its three fields only (a record written by an
+ * older version may carry more), holding the user id string of the request's token when it is the
+ * same user, so an active user's id is kept once, not once per remembered read.
+ */
+export function compactBinding(binding: BindingRecord, verified: AuthInfo | undefined): BindingRecord {
+  // Stryker disable next-line ConditionalExpression: either way the same three values are remembered; only memory differs
+  if (Object.isFrozen(binding)) return binding;
+  // Stryker disable next-line OptionalChaining: an AuthInfo this store made always has extra
+  const tokenUser = verified?.extra?.userId;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: the same user id either way (strings compare by value); only memory differs, which the benchmark measures
+  const userId = tokenUser === binding.userId ? tokenUser : binding.userId;
+  return { userId, epoch: binding.epoch, liveUntil: binding.liveUntil };
 }

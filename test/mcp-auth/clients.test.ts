@@ -209,19 +209,10 @@ describe('ClientRegistry.register', () => {
 
 describe('ClientRegistry.get', () => {
   it('refuses ids that are not strings, empty, or too long, without reading the backend or fetching', async () => {
-    const clock = new FakeClock();
-    const backend = new MemorySessionBackend({ clock });
-    const read = vi.spyOn(backend, 'get');
     // A resolver that would answer anything: only the length check keeps a 2,001-character URL from it.
     const resolve = vi.fn(async (clientId: string) => ({ client_id: clientId }) as ClientRecord);
-    const registry = new ClientRegistry({
-      backend,
-      clock,
-      pendingTtlMs: DAY,
-      activeTtlMs: 30 * DAY,
-      maxPending: 100,
-      metadataDocuments: { resolve },
-    });
+    const { registry, backend } = setup({ metadataDocuments: { resolve } });
+    const read = vi.spyOn(backend, 'get');
     const tooLongUrl = `https://client.example/${'x'.repeat(2001 - 23)}`;
     expect(tooLongUrl).toHaveLength(2001);
     for (const id of [undefined, 42, '', 'x'.repeat(257), tooLongUrl]) {
