@@ -20,7 +20,11 @@ const ranAt = new Date().toISOString();
 const isExcluded = (m) => m.status === 'Ignored' && /excluded mutation|static/i.test(m.statusReason ?? '');
 // A run over some files (MUTATE_FILES, comma-separated) folds only those: the report also holds the
 // other files' results as the incremental file last saw them, which may predate their current code.
-const mutatedNow = process.env.MUTATE_FILES?.split(',').map((file) => file.trim());
+// A line range (`file:12-12`, from `--survivors`) folds its whole file: Stryker's report holds the
+// file's other mutants as recorded.
+const mutatedNow = process.env.MUTATE_FILES
+  ? [...new Set(process.env.MUTATE_FILES.split(',').map((file) => file.trim().replace(/:\d[\d:-]*$/, '')))]
+  : undefined;
 for (const [file, { mutants }] of Object.entries(report.files)) {
   if (mutatedNow !== undefined && !mutatedNow.includes(file)) continue;
   const count = (status) => mutants.filter((m) => m.status === status).length;

@@ -5,7 +5,7 @@
 // Incremental: reports/stryker-incremental.json is reused, so a re-run after a change re-tests only
 // the mutants whose code or covering tests changed.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,7 +29,29 @@ if (major < 22) {
   node = local;
 }
 
-const files = process.argv[2];
+// `-- --survivors`: re-test, forced, only the lines where reports/mutation-results.json lists a
+// surviving or uncovered mutant (Stryker's `file:line-line` ranges); every other mutant keeps its
+// recorded result. This is how a stale survivor (see docs/mutation-testing.md) is checked in minutes.
+// `-- --survivors a.ts,b.ts` limits it to those files. The recorded lines must match the code: run
+// it before editing a file again, or after an ordinary run of the files edited.
+let files = process.argv[2];
+const forced = {};
+if (files === '--survivors') {
+  const results = JSON.parse(readFileSync(join(root, 'reports/mutation-results.json'), 'utf8'));
+  const ranges = new Set();
+  const only = process.argv[3]?.split(',');
+  for (const [file, { survivors }] of Object.entries(results.files)) {
+    if (only !== undefined && !only.includes(file)) continue;
+    for (const { line } of survivors) ranges.add(`${file}:${line}-${line}`);
+  }
+  if (ranges.size === 0) {
+    console.log('[mutation] no surviving mutant recorded: nothing to re-test');
+    process.exit(0);
+  }
+  files = [...ranges].join(',');
+  forced.MUTATION_FORCE = '1';
+  console.log(`[mutation] re-testing every mutant on ${ranges.size} lines with a recorded survivor`);
+}
 const started = Date.now();
 const run = spawnSync(
   node,
@@ -37,7 +59,7 @@ const run = spawnSync(
   {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, ...(files ? { MUTATE_FILES: files } : {}) },
+    env: { ...process.env, ...forced, ...(files ? { MUTATE_FILES: files } : {}) },
   },
 );
 const seconds = Math.round((Date.now() - started) / 1000);
