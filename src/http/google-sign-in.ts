@@ -33,8 +33,8 @@ export interface GoogleSignInOptions {
   cookies: CookiePolicy;
   /** Base of the flow cookie's name; a short hash of the state is appended so parallel flows coexist. */
   cookieBase: string;
-  /** Who may sign in. Default: anyone with a verified email. */
-  policy?: SignInPolicy;
+  /** Who may sign in. Default (also when undefined): anyone with a verified email. */
+  policy?: SignInPolicy | undefined;
   /** Refuse a sign-in with another account than the login hint named. */
   requireLoginHintMatch?: boolean;
   clock: Clock;
@@ -207,10 +207,10 @@ export class GoogleSignIn {
         codeVerifier: flow.v,
         redirectUri: this.#options.callbackUrl,
         requestedScopes: flow.o ?? this.#scopes,
-        ...(this.#options.policy === undefined ? {} : { policy: this.#options.policy }),
+        policy: this.#options.policy,
         ...(this.#options.requireLoginHintMatch && flow.h !== undefined ? { expectedUser: flow.h } : {}),
         ...(flow.u === undefined ? {} : { expectedUser: flow.u }),
-        ...(flow.g === undefined ? {} : { expectedSubject: flow.g }),
+        expectedSubject: flow.g,
       });
     } catch (error) {
       const headers = new Headers({ 'set-cookie': clear });

@@ -199,8 +199,7 @@ export function createSignInHandlers(options: SignInHandlersOptions): SignInHand
     flowTtlMs: options.flowTtlMs ?? DEFAULT_FLOW_TTL_MS,
     cookies: { secure },
     cookieBase: options.cookieName ?? 'mcpoc_signin',
-    // Stryker disable next-line ConditionalExpression: the Google sign-in leg passes a policy on only when it is defined (`policy === undefined`)
-    ...(options.policy === undefined ? {} : { policy: options.policy }),
+    policy: options.policy,
     // Stryker disable next-line ConditionalExpression: undefined reads as false where it is used (`requireLoginHintMatch && …`)
     ...(options.requireLoginHintMatch === undefined
       ? {}

@@ -114,7 +114,7 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
         url: link.url,
         elicitationId: link.elicitationId,
         scopes,
-        ...(cause === undefined ? {} : { cause }),
+        cause,
       },
     );
   };
@@ -122,13 +122,18 @@ export function createToolAuth(options: ToolAuthOptions): ToolAuth {
     async forRequest(extra, request = {}) {
       const authInfo = authInfoOf(extra);
       const userId = authInfo?.extra?.userId;
-      if (authInfo === undefined || typeof userId !== 'string')
+      if (typeof userId !== 'string')
         throw new AccessDeniedError('this request carries no verified user', { reason: 'no-verified-user' });
       // One async frame on the per-request path: validation, the cached credentials, the scope check.
       let access: ValidatedAccess;
       let credentials: StoredCredentials;
       try {
-        const accessRequest: CredentialAccessRequest = { requestedUser: userId, tokenUser: userId, authInfo };
+        // A user id was read from this very token, so it is there.
+        const accessRequest: CredentialAccessRequest = {
+          requestedUser: userId,
+          tokenUser: userId,
+          authInfo: authInfo as AuthInfo,
+        };
         // Stryker disable next-line ConditionalExpression: an mcpSessionId set to undefined is read as absent
         if (extra.sessionId !== undefined) accessRequest.mcpSessionId = extra.sessionId;
         access = await options.sessionStore.getCredentialsWithValidation(accessRequest);

@@ -90,7 +90,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
       flowTtlMs: o.transactionTtlMs,
       cookies: this.#cookies,
       cookieBase: 'mcpoc_authz',
-      ...(o.policy === undefined ? {} : { policy: o.policy }),
+      policy: o.policy,
       clock: o.clock,
       logger: o.logger,
     });
@@ -190,7 +190,7 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
         return await this.#endpoints.register(request, context);
       if (method === 'POST' && pathname === p.revoke) return await this.#endpoints.revoke(request, context);
     } catch (error) {
-      if (error instanceof OAuthFailure) return error.toResponse();
+      // Every endpoint answers its own OAuth errors; what reaches here is a storage or provider failure.
       return failureResponse(request, error, {
         logger: this.#o.logger,
         component: 'authorization-server',
@@ -355,8 +355,8 @@ export class McpAuthorizationServer implements BearerTokenVerifier {
     }
     const session = await this.#o.sessionStore.storeSession(result.userId, {
       scopes: result.scopes,
-      ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
-      ...(result.profile.iss === undefined ? {} : { issuer: result.profile.iss }),
+      expiresAt: result.expiresAt,
+      issuer: result.profile.iss,
     });
     return this.#consent.afterSignIn(transaction, client, result.userId, session.generation, headers);
   }

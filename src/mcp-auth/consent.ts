@@ -44,7 +44,7 @@ export class ConsentApprovals {
     const key = this.#key(userId, clientId);
     const previous = await this.#backend.get<Approval>(NS, key);
     const approval: Approval = {
-      scopes: [...new Set([...(previous?.scopes ?? []), ...scopes])],
+      scopes: [...new Set(previous ? [...previous.scopes, ...scopes] : scopes)],
       approvedAt: this.#clock.now(),
     };
     await this.#backend.set(NS, key, approval, { ttlMs: this.#ttlMs });

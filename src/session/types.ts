@@ -40,10 +40,10 @@ export const DEFAULT_BEARER_TOKEN_CLIENT_ID = 'mcp-oauth-credentials';
 export interface StoreSessionInput {
   /** Scopes granted upstream. */
   scopes?: string[];
-  /** When the upstream access token expires, epoch ms (informational). */
-  expiresAt?: number;
-  /** Token issuer, e.g. `https://accounts.google.com`. */
-  issuer?: string;
+  /** When the upstream access token expires, epoch ms (informational). Undefined: not known. */
+  expiresAt?: number | undefined;
+  /** Token issuer, e.g. `https://accounts.google.com`. Undefined: not known. */
+  issuer?: string | undefined;
   /** The OAuth client the user signed in through. */
   clientId?: string;
   /** An MCP session to bind to this user at once (see {@link OAuth21SessionStore.bindMcpSession}). */

@@ -86,8 +86,11 @@ describe('createMcpSessionGuard', () => {
 
   it('binds a new session to the verified user only, first binding wins, and forgets it on unbind', async () => {
     const { sessionStore, guard } = await setup();
-    await expect(guard.bind('mcp-new', undefined)).rejects.toBeInstanceOf(AccessDeniedError);
-    await expect(guard.bind('mcp-new', auth(42))).rejects.toBeInstanceOf(AccessDeniedError);
+    for (const unverified of [undefined, auth(42)]) {
+      const error = await guard.bind('mcp-new', unverified).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AccessDeniedError);
+      expect((error as AccessDeniedError).reason).toBe('no-verified-user');
+    }
     expect(await sessionStore.getUserByMcpSession('mcp-new')).toBeUndefined();
     await guard.bind('mcp-new', auth('alice@example.com'));
     expect(await sessionStore.getUserByMcpSession('mcp-new')).toBe('alice@example.com');

@@ -4,6 +4,7 @@
  * missing ones (with `connect`), else AccessDeniedError; the link names the user's Google account.
  */
 import { randomBytes } from 'node:crypto';
+import { OAuth2Client } from 'google-auth-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ConnectLink,
@@ -30,6 +31,7 @@ import { CredentialManager } from '../../src/manager/index.js';
 import { OAuth21SessionStore } from '../../src/session/index.js';
 import { type GoogleLikeProvider, startGoogleLikeProvider } from '../../src/testing/index.js';
 import { REDIRECT_URI, signIn } from '../support/oauth.js';
+import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
 
 const DRIVE = 'https://www.googleapis.com/auth/drive.readonly';
 const CALENDAR = 'https://www.googleapis.com/auth/calendar.readonly';
@@ -133,6 +135,7 @@ describe('createToolAuth rules and messages', () => {
       const error = await toolAuth.forRequest(extra).catch((e: unknown) => e);
       expect(error, JSON.stringify(extra)).toBeInstanceOf(AccessDeniedError);
       expect((error as Error).message).toBe('this request carries no verified user');
+      expect((error as AccessDeniedError).reason).toBe('no-verified-user');
     }
   });
 
@@ -143,7 +146,9 @@ describe('createToolAuth rules and messages', () => {
       sessionId: extra.sessionId,
     });
     expect(context.userId).toBe(user);
-    expect(await context.client).toBe(await context.client); // built once
+    const client = await context.client;
+    expect(client).toBeInstanceOf(OAuth2Client);
+    expect(await context.client).toBe(client); // built once
   });
 
   it('asks a link for the missing scopes with the Google account and MCP session; for no credentials, sign-in scopes and the cause', async () => {
@@ -158,7 +163,12 @@ describe('createToolAuth rules and messages', () => {
       .catch((e: unknown) => e)) as AuthorizationRequiredError;
     expect(missing.message).toBe(`this tool needs more Google access from ${user}: ${CALENDAR}`);
     expect(missing.cause).toBeUndefined();
-    expect(requests[0]).toEqual({ userId: user, scopes: [CALENDAR], subject, mcpSessionId: extra.sessionId });
+    expect(requests[0]).toStrictEqual({
+      userId: user,
+      scopes: [CALENDAR],
+      subject,
+      mcpSessionId: extra.sessionId,
+    });
 
     const newcomer = 'newcomer@example.com';
     await sessionStore.storeSession(newcomer);
@@ -171,7 +181,44 @@ describe('createToolAuth rules and messages', () => {
     expect(noCredentials).toBeInstanceOf(AuthorizationRequiredError);
     expect(noCredentials.message).toBe(`connect your Google account (${newcomer}) to use this tool`);
     expect(noCredentials.cause).toBeInstanceOf(NotFoundError);
-    expect(requests[1]).toEqual({ userId: newcomer, scopes: ['openid', 'email', CALENDAR] });
+    // No Google account and no MCP session known: the request has no such keys at all.
+    expect(requests[1]).toStrictEqual({ userId: newcomer, scopes: ['openid', 'email', CALENDAR] });
+  });
+
+  it('without connect, a user with no credentials gets the NotFoundError itself, not a link', async () => {
+    const { manager, user } = await setup(false);
+    const sessionStore = new OAuth21SessionStore();
+    const newcomer = 'no-grant@example.com';
+    await sessionStore.storeSession(newcomer);
+    const error = await createToolAuth({ manager, sessionStore })
+      .forRequest({ authInfo: { token: 't', clientId: 'c', scopes: [], extra: { userId: newcomer } } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect((error as NotFoundError).userId).toBe(newcomer);
+    expect(user).not.toBe(newcomer);
+  });
+
+  it('logs a failure it is the first to see (a connect link that could not be made) once, at warn, as tool-auth', async () => {
+    const { manager, extra, user } = await setup(false);
+    const sessionStore = new OAuth21SessionStore();
+    await sessionStore.storeSession(user, { mcpSessionId: extra.sessionId });
+    const lines: RecordedLine[] = [];
+    const connect = {
+      connectLink: async (): Promise<ConnectLink> => {
+        throw new StorageUnavailableError('the state store is down (simulated)');
+      },
+    };
+    const toolAuth = createToolAuth({ manager, sessionStore, connect, logger: recordingLogger(lines) });
+    const error = await toolAuth.forRequest(extra, { scopes: [CALENDAR] }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.level).toBe('warn');
+    expect(lines[0]?.fields).toMatchObject({
+      component: 'tool-auth',
+      operation: 'forRequest',
+      userId: user,
+      code: 'STORAGE_UNAVAILABLE',
+    });
   });
 
   it('never turns a storage outage into a connect link', async () => {

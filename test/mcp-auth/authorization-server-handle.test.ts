@@ -104,7 +104,7 @@ async function throughGoogle(
 }
 
 /** Then the consent page, approved; resolves the redirect to the client. */
-async function approve(s: Setup, callback: Response): Promise<Response> {
+async function approve(s: Setup, callback: Response, decision = 'approve'): Promise<Response> {
   const consentUrl = new URL(callback.headers.get('location') ?? '');
   const consentCookie = callback.headers.getSetCookie().find((value) => value.includes('mcpoc_consent_'));
   const cookie = consentCookie?.split(';')[0] ?? '';
@@ -120,7 +120,7 @@ async function approve(s: Setup, callback: Response): Promise<Response> {
       body: new URLSearchParams({
         consent: consentUrl.searchParams.get('id') ?? '',
         csrf,
-        decision: 'approve',
+        decision,
       }),
     }),
   ))!;
@@ -302,6 +302,40 @@ describe('authorization requests', () => {
     expect((await s.server.handle(request()))?.status).toBe(302);
     expect((await s.server.handle(request(), {}))?.status).toBe(302);
     expect((await s.server.handle(request()))?.status).toBe(429);
+    // The window is the server's clock: once it has passed, the address may ask again.
+    s.clock.advance(60_000);
+    expect((await s.server.handle(request(), { clientAddress: '192.0.2.1' }))?.status).toBe(302);
+  });
+
+  it('a denied consent sends the browser back to the client with access_denied, its state and the issuer', async () => {
+    const s = setup();
+    const clientId = await register(s);
+    const { callback } = await throughGoogle(s, clientId, freshUser(), { state: 'client-state' });
+    const denied = await approve(s, callback, 'deny');
+    const location = new URL(denied.headers.get('location') ?? '');
+    expect(`${location.origin}${location.pathname}`).toBe(CLIENT_REDIRECT);
+    expect(location.searchParams.get('error')).toBe('access_denied');
+    expect(location.searchParams.get('state')).toBe('client-state');
+    expect(location.searchParams.get('iss')).toBe(ISSUER);
+    expect(location.searchParams.get('code')).toBeNull();
+  });
+
+  it('names its issuer and resource as configured, and revokes a token for its client', async () => {
+    const s = setup();
+    expect(s.server.issuer).toBe(ISSUER);
+    expect(s.server.resource).toBe(RESOURCE);
+    const clientId = await register(s);
+    const user = freshUser();
+    const pkce = createPkcePair();
+    const { callback } = await throughGoogle(s, clientId, user, { code_challenge: pkce.codeChallenge });
+    const code =
+      new URL((await approve(s, callback)).headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const tokens = (await exchange(s, clientId, code, pkce.codeVerifier)) as { access_token: string };
+    expect((await s.server.verifyBearerToken(tokens.access_token)).extra?.userId).toBe(user);
+    await s.server.revokeToken('another-client', tokens.access_token);
+    expect((await s.server.verifyBearerToken(tokens.access_token)).extra?.userId).toBe(user);
+    await s.server.revokeToken(clientId, tokens.access_token);
+    await expect(s.server.verifyBearerToken(tokens.access_token)).rejects.toThrow(/revoked/);
   });
 });
 

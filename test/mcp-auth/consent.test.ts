@@ -95,6 +95,12 @@ describe('consentPage', () => {
       consentPage({ ...input, redirectUri: 'com.example.app:/cb' }).headers.get('content-security-policy') ??
       '';
     expect(app).toMatch(/form-action 'self' com\.example\.app:(;|$)/);
+    // A loopback http redirect (a native client): its origin, never the whole http: scheme.
+    const loopback =
+      consentPage({ ...input, redirectUri: 'http://127.0.0.1:3000/cb' }).headers.get(
+        'content-security-policy',
+      ) ?? '';
+    expect(loopback).toMatch(/form-action 'self' http:\/\/127\.0\.0\.1:3000(;|$)/);
   });
 
   it('says so when the client has no name or asks for no MCP scope', async () => {
@@ -105,5 +111,7 @@ describe('consentPage', () => {
     }).text();
     expect(html).toContain('An unnamed MCP client');
     expect(html).toContain('(none beyond calling its tools)');
+    const { client_name: _, ...nameless } = client;
+    expect(await consentPage({ ...input, client: nameless }).text()).toContain('An unnamed MCP client');
   });
 });

@@ -201,6 +201,8 @@ describe('completeAuthorization: the code and the token response', () => {
     provider.exchangeFailure = providerAnswer(400, 'invalid_grant');
     const error = await rejectionOf(completeAuthorization(context, input()));
     expect(error).toBeInstanceOf(InvalidInputError);
+    // The provider's answer stays as the (sanitised) cause, for the log.
+    expect(String(error.cause)).toBe('ProviderResponse: invalid_grant');
   });
 
   it('another provider failure at the exchange is a ProviderError', async () => {
@@ -392,6 +394,7 @@ describe('completeAuthorization: who may sign in', () => {
     expect((error as AccessDeniedError).reason).toBe('not-allowed');
     expect(await store.get(ALICE)).toBeUndefined();
     expect(lines.map((line) => line.level)).toEqual(['warn']);
+    expect(lines[0]?.fields).toEqual({ userId: ALICE });
     const admitted = setup({ claims: { sub: 's', email: ALICE, email_verified: true, hd: 'example.com' } });
     await completeAuthorization(admitted.context, input({ policy: { allowedDomains: ['example.com'] } }));
     expect(await admitted.store.get(ALICE)).toBeDefined();
@@ -421,6 +424,15 @@ describe('completeAuthorization: the record on file', () => {
     expect(result.hasRefreshToken).toBe(true);
     expect(result.replacedAccount).toBe(false);
     expect(provider.revoked).toEqual([]);
+  });
+
+  it('same account: an empty refresh token in the response is none, and the one on file stays', async () => {
+    const { context, provider, store } = setup();
+    await store.put(ALICE, existing(), { ifVersion: null });
+    provider.tokens = { ...provider.tokens, refresh_token: '' };
+    const result = await completeAuthorization(context, input());
+    expect((await store.get(ALICE))?.credentials.refreshToken).toBe('1//old');
+    expect(result.hasRefreshToken).toBe(true);
   });
 
   it('same account: a newly granted refresh token replaces the one on file', async () => {
@@ -565,6 +577,8 @@ describe('completeAuthorization: the record on file', () => {
     const { context, remembered } = setup({ store });
     const error = await rejectionOf(completeAuthorization(context, input()));
     expect(error).toBeInstanceOf(ConflictError);
+    expect(error.message).toBe(`could not save credentials of ${ALICE}: the record kept changing`);
+    expect((error as ConflictError).userId).toBe(ALICE);
     expect(puts).toBe(3);
     expect(remembered).toEqual([]);
   });
@@ -598,7 +612,11 @@ describe('revokeUser', () => {
     };
     const emitted: unknown[] = [];
     events.on('revoked', (payload) => emitted.push(payload));
-    expect(await revokeUser(context, ALICE)).toEqual({ userId: ALICE, removed: true, providerRevoked: true });
+    expect(await revokeUser(context, ALICE)).toStrictEqual({
+      userId: ALICE,
+      removed: true,
+      providerRevoked: true,
+    });
     expect(provider.revoked).toEqual(['1//current']);
     expect(await store.get(ALICE)).toBeUndefined();
     expect(await sessionStore?.getSession(ALICE)).toBeUndefined();
@@ -640,7 +658,11 @@ describe('revokeUser', () => {
     const { context, provider, store, lines } = setup();
     await store.put(ALICE, record, { ifVersion: null });
     provider.revokeFailure = providerAnswer(400, 'invalid_token');
-    expect(await revokeUser(context, ALICE)).toEqual({ userId: ALICE, removed: true, providerRevoked: true });
+    expect(await revokeUser(context, ALICE)).toStrictEqual({
+      userId: ALICE,
+      removed: true,
+      providerRevoked: true,
+    });
     expect(lines.filter((line) => line.level === 'warn')).toEqual([]);
   });
 
