@@ -4,6 +4,7 @@
  * its edge, time, JSON shape, client_id, authentication method, metadata), what a document becomes,
  * when this server first saw it (kept in the backend), and how long a document is cached.
  */
+import { Agent } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClientMetadataDocuments,
@@ -407,6 +408,52 @@ describe.skipIf(!canServeTls)('ClientMetadataDocuments', () => {
     tls.json(path, { ...documentFor(path), client_id: id });
     expect((await documents.resolve(id)).client_id).toBe(id);
     expect(tls.hits.get(path)).toBe(1);
+  });
+
+  it('guards the one address a socket asks for when it does not race address families', async () => {
+    const agent = new Agent({ ca: tls.agent.options.ca, keepAlive: false, autoSelectFamily: false });
+    try {
+      const path = freshPath();
+      const id = `https://localhost:${tls.port}${path}`;
+      tls.json(path, { ...documentFor(path), client_id: id });
+      expect((await setup({ agent }).documents.resolve(id)).client_id).toBe(id);
+      expect(tls.hits.get(path)).toBe(1);
+      const other = freshPath();
+      tls.json(other, documentFor(other));
+      const refused = setup({ agent, allowAddress: isPublicAddress }).documents;
+      expect(await refusalOf(refused, `https://localhost:${tls.port}${other}`)).toBe(
+        'its host resolves to an address that is not a public one',
+      );
+      expect(tls.hits.get(other) ?? 0).toBe(0);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('says the connection failed when it is cut in the middle of the document', async () => {
+    const { documents } = setup();
+    const path = freshPath();
+    tls.route(path, (_q, r) => {
+      r.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      r.write('{"client_id":', () => r.socket?.destroy());
+    });
+    expect(await refusalOf(documents, `${tls.origin}${path}`)).toBe('the connection failed');
+  });
+
+  it('holds a document that keeps trickling in to timeoutMs in all, not per pause', async () => {
+    const { documents } = setup({ timeoutMs: 300 });
+    const path = freshPath();
+    tls.route(path, (_q, r) => {
+      r.writeHead(200, { 'content-type': 'application/json' });
+      r.write(' ');
+      const drip = setInterval(() => r.write(' '), 50);
+      setTimeout(() => {
+        clearInterval(drip);
+        r.end('{}');
+      }, 1_500);
+      r.on('close', () => clearInterval(drip));
+    });
+    expect(await refusalOf(documents, `${tls.origin}${path}`)).toBe('it took longer than 300 ms');
   });
 
   it('quotes an unsupported authentication method cut to 40 characters', async () => {

@@ -71,6 +71,10 @@ describe('isAcceptableRedirectUri', () => {
     expect(isAcceptableRedirectUri('https://:p@client.example/cb')).toBe(false);
     expect(isAcceptableRedirectUri('com.example.app:/cb')).toBe(false);
     expect(isAcceptableRedirectUri('not a url')).toBe(false);
+    // A loopback host under another scheme is not the http loopback exception.
+    for (const uri of ['ws://localhost:3000/cb', 'myapp://127.0.0.1/cb', 'ftp://[::1]/cb']) {
+      expect(isAcceptableRedirectUri(uri), uri).toBe(false);
+    }
   });
 });
 
