@@ -32,7 +32,7 @@ export function translateFileError(error: unknown, context: FileFailureContext):
   const { directory, action, userId } = context;
   const code = errorCode(error);
   const who = userId === undefined ? '' : ` for ${userId}`;
-  const options = { cause: error, ...(userId === undefined ? {} : { userId }) };
+  const options = { cause: error, userId };
   switch (code) {
     case 'ELOOP':
     case 'EMLINK':

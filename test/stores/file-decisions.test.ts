@@ -4,6 +4,7 @@
  * where it applies, conflicts and path errors naming the user, and listing order. The contract and
  * the cross-process behaviour are in file.test.ts; attacks by another account in file-hardening.test.ts.
  */
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,10 @@ describe('FileCredentialStore refusals', () => {
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toContain('not a regular file');
     expect((error as InvalidInputError).userId).toBe(ADA);
+    // A delete checks it before taking anything away, with the same refusal.
+    const refusedDelete = await rejectionOf(new FileCredentialStore({ directory }).delete(ADA));
+    expect(refusedDelete.message).toBe(`credentials path for ${ADA} is not a regular file; refusing it`);
+    expect((refusedDelete as InvalidInputError).userId).toBe(ADA);
   });
 
   it('a symlink in place of the file is refused with an error naming the user, not the target', async () => {
@@ -50,6 +55,20 @@ describe('FileCredentialStore refusals', () => {
     expect(error).toBeInstanceOf(InvalidInputError);
     expect(error.message).toBe(`credentials path for ${ADA} is a symlink; refusing to follow it`);
     expect((error as InvalidInputError).userId).toBe(ADA);
+  });
+
+  it('a credentials directory under a file is not a directory (not a missing one to create)', async () => {
+    const file = join(root.path, 'plain-file');
+    await writeFile(file, '');
+    const below = join(file, 'credentials');
+    for (const store of [
+      new FileCredentialStore({ directory: below }),
+      new FileCredentialStore({ directory: below, createDirectory: true }),
+    ]) {
+      const error = await rejectionOf(store.get(ADA));
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect(error.message).toBe(`credentials directory ${below} is not a directory`);
+    }
   });
 
   it('a credentials "directory" that is a file is a ConfigurationError', async () => {
@@ -171,6 +190,23 @@ describe('FileCredentialStore reports', () => {
     expect(listed).toEqual([ADA]);
     expect(lines).toEqual([]);
   });
+
+  it.skipIf(!existsSync('/proc/self/fd'))(
+    'closes every file it opens: reads, misses and refusals leave no descriptor behind (Linux /proc)',
+    async () => {
+      const store = new FileCredentialStore({ directory, fsync: false });
+      await store.put(ADA, record(ADA));
+      await mkdir(join(directory, 'bob@example.com.json'));
+      const openDescriptors = () => readdirSync('/proc/self/fd').length;
+      const before = openDescriptors();
+      for (let i = 0; i < 50; i++) {
+        await store.get(ADA);
+        await store.get('nobody@example.com');
+        await store.get('bob@example.com').catch(() => undefined);
+      }
+      expect(openDescriptors()).toBeLessThanOrEqual(before + 2);
+    },
+  );
 
   it('expands ~ in the directory to the home directory', () => {
     expect(new FileCredentialStore({ directory: '~/creds' }).directory).toBe(join(homedir(), 'creds'));

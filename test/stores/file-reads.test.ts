@@ -4,7 +4,7 @@
  * again, a bounded number of times, only when the file changed), each file-system error code
  * translated to its typed error, and the index of older file names rebuilt when the directory changes.
  */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -17,6 +17,7 @@ import {
   toPythonDocument,
 } from '../../src/index.js';
 import { sampleCredentials } from '../../src/testing/index.js';
+import { type RecordedLine, recordingLogger } from '../support/recording-logger.js';
 import { rejectionOf } from '../support/rejection.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
@@ -26,6 +27,8 @@ const hooks = vi.hoisted(() => ({
   /** Runs before each lstat of a credentials file (the version check after a bad read). */
   beforeLstat: undefined as undefined | ((path: string) => Promise<void>),
   openFault: undefined as undefined | ((path: string) => Error | undefined),
+  /** Runs before each unlink the store makes. */
+  beforeUnlink: undefined as undefined | ((path: string) => Promise<void>),
   reads: 0,
   scans: 0,
 }));
@@ -61,6 +64,10 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       hooks.scans += 1;
       return real.opendir(path);
     },
+    unlink: async (path: string) => {
+      await hooks.beforeUnlink?.(path);
+      return real.unlink(path);
+    },
   };
 });
 
@@ -81,7 +88,12 @@ beforeEach(async () => {
   hooks.scans = 0;
 });
 afterEach(async () => {
-  Object.assign(hooks, { readAs: undefined, beforeLstat: undefined, openFault: undefined });
+  Object.assign(hooks, {
+    readAs: undefined,
+    beforeLstat: undefined,
+    openFault: undefined,
+    beforeUnlink: undefined,
+  });
   await dispose();
 });
 
@@ -203,5 +215,61 @@ describe('the index of names older servers wrote', () => {
     expect(await store.delete('eve@example.com')).toBe(true);
     expect(await store.get('eve@example.com')).toBeUndefined();
     expect(await store.delete('eve@example.com')).toBe(false);
+  });
+
+  it('lists a user with a canonical and an older-named file once', async () => {
+    await plant('Fay@Example.com.json', 'fay@example.com', 'ya29.fay-old');
+    await plant('fay@example.com.json', 'fay@example.com', 'ya29.fay');
+    await plant('Gus@Example.com.json', 'gus@example.com', 'ya29.gus');
+    const listed: string[] = [];
+    for await (const userId of store.list()) listed.push(userId);
+    expect(listed.sort()).toEqual([ADA, 'fay@example.com', 'gus@example.com']);
+    // Whether the canonical file exists cannot be told: the listing fails rather than guess.
+    hooks.beforeLstat = async (path) => {
+      if (path.endsWith('fay@example.com.json')) throw failure('EIO');
+    };
+    const error = await rejectionOf(
+      (async () => {
+        for await (const _userId of store.list());
+      })(),
+    );
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect(error.message).toBe('cannot list credentials (EIO)');
+    expect((error as StorageUnavailableError).hint).toBe(
+      `check that ${directory} is on a writable, mounted file system`,
+    );
+  });
+
+  it('an older-named file another process removed after the scan is no record: delete finds nothing', async () => {
+    await plant('Hal@Example.com.json', 'hal@example.com', 'ya29.hal');
+    hooks.beforeLstat = async (path) => {
+      if (path.endsWith('Hal@Example.com.json')) await rm(path, { force: true });
+    };
+    expect(await store.delete('hal@example.com')).toBe(false);
+  });
+
+  it('replacing an older-named file another process removed first still saves, and says what it replaced', async () => {
+    const lines: RecordedLine[] = [];
+    const logged = new FileCredentialStore({ directory, fsync: false, logger: recordingLogger(lines) });
+    await plant('Ivy@Example.com.json', 'ivy@example.com', 'ya29.ivy-old');
+    hooks.beforeUnlink = async (path) => {
+      if (path.endsWith('Ivy@Example.com.json')) await rm(path, { force: true });
+    };
+    await logged.put('ivy@example.com', { ...sampleCredentials('ivy@example.com'), accessToken: 'ya29.ivy' });
+    expect((await logged.get('ivy@example.com'))?.credentials.accessToken).toBe('ya29.ivy');
+    expect(lines.filter((line) => line.level === 'info').map((line) => line.fields)).toEqual([
+      { store: 'file', userId: 'ivy@example.com' },
+    ]);
+  });
+
+  it('a failure checking the file before a delete fails the delete, naming the user', async () => {
+    hooks.beforeLstat = async (path) => {
+      if (path.endsWith(`${ADA}.json`)) throw failure('EIO');
+    };
+    const error = (await rejectionOf(store.delete(ADA))) as StorageUnavailableError;
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+    expect(error.userId).toBe(ADA);
+    hooks.beforeLstat = undefined;
+    expect(await store.get(ADA)).toBeDefined();
   });
 });
