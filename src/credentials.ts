@@ -160,6 +160,7 @@ export function subjectOf(credentials: StoredCredentials): string | undefined {
 
 /** Splits a space-separated OAuth `scope` string, dropping empties and duplicates. */
 export function splitScopes(scope: string): string[] {
+  // Stryker disable next-line Regex: splitting on single whitespace leaves empty items, which the filter drops
   return [...new Set(scope.split(/\s+/).filter((item) => item.length > 0))];
 }
 
@@ -195,7 +196,7 @@ const INTERPRETED_KEYS = new Set([
 
 // YYYY-MM-DD[T ]HH:MM:SS[.f{1,9}][Z|±HH:MM|±HHMM]
 const ISO_DATETIME =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:Z|([+-])(\d{2}):?(\d{2}))?$/;
 
 /**
  * Parses an `expiry` as google_workspace_mcp writes it (naive UTC, `datetime.isoformat()`), also
@@ -205,7 +206,7 @@ const ISO_DATETIME =
 export function parsePythonExpiry(text: string): number | undefined {
   const match = ISO_DATETIME.exec(text);
   if (!match) return undefined;
-  const [, year, month, day, hour, minute, second, fraction, zone] = match;
+  const [, year, month, day, hour, minute, second, fraction, sign, offsetHours, offsetMinutes] = match;
   const ms = fraction === undefined ? 0 : Number(fraction.padEnd(3, '0').slice(0, 3));
   let epoch = Date.UTC(
     Number(year),
@@ -216,11 +217,10 @@ export function parsePythonExpiry(text: string): number | undefined {
     Number(second),
     ms,
   );
-  if (zone !== undefined && zone !== 'Z') {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    const offsetMinutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
-    epoch -= sign * offsetMinutes * 60_000;
+  // No offset, or Z: UTC already.
+  if (sign !== undefined) {
+    const offsetMs = (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+    epoch -= sign === '-' ? -offsetMs : offsetMs;
   }
   // Digits only (the pattern above), so the epoch is always finite; before 1970 is refused.
   if (epoch < 0) return undefined;
@@ -271,7 +271,7 @@ export function fromPythonDocument(document: unknown, userId: string): StoredCre
   }
   const extra: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(doc)) {
-    if (INTERPRETED_KEYS.has(key) || value === undefined) continue;
+    if (INTERPRETED_KEYS.has(key)) continue;
     // toPythonDocument always writes client_secret; a null one carries nothing to keep.
     if (key === 'client_secret' && value === null) continue;
     extra[key] = value;

@@ -24,7 +24,8 @@ type Fields = Record<string, unknown>;
 
 /** An object literal (or null-prototype object): not an array, a class instance or a primitive. */
 export function isPlainObject(value: unknown): value is Fields {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  // An array's prototype is Array.prototype, so the prototype check refuses it too.
+  if (typeof value !== 'object' || value === null) return false;
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
 }

@@ -24,6 +24,7 @@ export class ServiceCache {
         const keys = this.#keysByUser.get(entry.userId);
         // Stryker disable next-line OptionalChaining: every cached entry's key is in its user's set (set() files it, dispose is the only removal)
         keys?.delete(key);
+        // Stryker disable next-line OptionalChaining: (the same)
         if (keys?.size === 0) this.#keysByUser.delete(entry.userId);
       },
     });

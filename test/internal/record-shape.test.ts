@@ -3,6 +3,7 @@ import {
   checkPythonDocument,
   checkStoredCredentials,
   describeShapeIssues,
+  isPlainObject,
   shapeSchema,
 } from '../../src/internal/record-shape.js';
 import { sampleCredentials } from '../../src/testing/index.js';
@@ -89,6 +90,19 @@ describe('shapeSchema', () => {
       issues: [{ message: 'invalid_type', path: ['scopes', '0'] }],
     });
     expect(schema['~standard']).toMatchObject({ version: 1, vendor: 'mcp-oauth-credentials' });
+    const refused = schema.safeParse({ ...record, scopes: [1] });
+    expect(refused.success).toBe(false);
+    expect(refused).toEqual({ success: false, issues: [{ path: 'scopes.0', code: 'invalid_type' }] });
+  });
+});
+
+describe('isPlainObject', () => {
+  it('is an object literal or a null-prototype object, nothing else', () => {
+    expect(isPlainObject({})).toBe(true);
+    expect(isPlainObject(Object.create(null))).toBe(true);
+    for (const value of [undefined, null, 0, 'x', true, [], new Date(0), new Map()]) {
+      expect(isPlainObject(value), String(value)).toBe(false);
+    }
   });
 });
 

@@ -46,6 +46,10 @@ describe('classifyProviderFailure', () => {
     ],
     ['a network error without a code', gaxiosError(undefined), 'transient', 'network error'],
     ['a non-error', 'boom', 'transient', 'network error'],
+    ['undefined thrown', undefined, 'transient', 'network error'],
+    ['null thrown', null, 'transient', 'network error'],
+    ['a 400 with a null body', gaxiosError(400, null), 'rejected', 'HTTP 400'],
+    ['a 400 with a text body', gaxiosError(400, 'invalid_grant'), 'rejected', 'HTTP 400'],
   ])('%s', (_name, error, kind, code) => {
     const failure = classifyProviderFailure(error);
     expect(failure).toBeInstanceOf(ProviderFailureError);

@@ -55,6 +55,9 @@ describe('isId and checkId', () => {
     expect(isId('a b')).toBe(false);
     expect(isId('é')).toBe(false);
     expect(isId(7)).toBe(false);
+    // Not a string, even one that would read as a valid id.
+    expect(isId(['mcp-session-1'])).toBe(false);
+    expect(isId({ length: 3, toString: () => 'abc' })).toBe(false);
     expect(() => checkId('ok', 'session id')).not.toThrow();
     expect(() => checkId('not ok', 'session id')).toThrow(
       'session id must be 1 to 256 printable ASCII characters',

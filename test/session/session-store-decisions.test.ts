@@ -143,6 +143,28 @@ describe('MCP session bindings', () => {
     expect(await store.getUserByMcpSession('mcp-1')).toBe(ALICE);
   });
 
+  it('the carried-over binding is kept by the backend for bindingTtlMs, not for ever', async () => {
+    const { store, clock, inner } = setup({ sessionTtlMs: 1_000, bindingTtlMs: 100_000 }, 'memory');
+    await store.storeSession(ALICE, { mcpSessionId: 'mcp-1' });
+    clock.advance(1_000);
+    await store.storeSession(ALICE);
+    await store.bindMcpSession('mcp-1', ALICE);
+    clock.advance(99_000);
+    expect(await inner.count('binding')).toBe(1);
+    clock.advance(1_000);
+    expect(await inner.count('binding')).toBe(0);
+  });
+
+  it('binding an MCP session again within the same sign-in keeps its first lifetime', async () => {
+    const { store, clock } = setup({ sessionTtlMs: 1_000_000, bindingTtlMs: 100_000 }, 'memory');
+    await store.storeSession(ALICE, { mcpSessionId: 'mcp-1' });
+    clock.advance(99_999);
+    await store.bindMcpSession('mcp-1', ALICE);
+    expect(await store.getUserByMcpSession('mcp-1')).toBe(ALICE);
+    clock.advance(1);
+    expect(await store.getUserByMcpSession('mcp-1')).toBeUndefined();
+  });
+
   it('a binding that expires between the attempt and the re-read is bound on the next round', async () => {
     let races = 1;
     const clock = new FakeClock();
