@@ -152,10 +152,10 @@ export function subjectOf(credentials: StoredCredentials): string | undefined {
   try {
     const sub = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: unknown }).sub;
     return typeof sub === 'string' && sub.length > 0 ? sub : undefined;
-    // Stryker disable next-line BlockStatement: an empty catch block answers undefined as well
   } catch {
-    return undefined;
+    // Not a JWT payload: no subject.
   }
+  return undefined;
 }
 
 /** Splits a space-separated OAuth `scope` string, dropping empties and duplicates. */
@@ -261,7 +261,7 @@ export function fromPythonDocument(document: unknown, userId: string): StoredCre
     try {
       owner = normaliseUserId(doc.user_email);
     } catch {
-      owner = undefined;
+      // Not a user id: it names nobody, so not this user either.
     }
     if (owner !== userId) {
       throw new CorruptCredentialsError(`stored credentials for ${userId} name a different user_email`, {

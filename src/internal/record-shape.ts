@@ -146,6 +146,7 @@ export function checkPythonDocument(value: unknown): ShapeResult<PythonCredentia
   for (const key of NULLABLE_STRING_KEYS) c.string(key, { optional: true, nullable: true });
   const scopes = c.stringArray('scopes', { optional: true, nullable: true });
   if (c.issues.length > 0) return { ok: false, issues: c.issues };
+  // Stryker disable next-line ConditionalExpression: document is a copy of value, whose scopes are these already when null or absent
   if (scopes != null) document.scopes = scopes;
   return { ok: true, value: document };
 }

@@ -368,6 +368,7 @@ export class TokenFamilies {
         seen?.(session);
         return remembered.access;
       }
+      // Stryker disable next-line OptionalChaining,CallExpression: forgetting frees the entry early; a kept one is refused the same way (its generation is gone) until it expires
       this.#verified?.forget(token);
       throw new OAuthFailure('invalid_token', 'the user signed out');
     }

@@ -267,7 +267,7 @@ export class CredentialManager {
           return TRY_AGAIN;
         }
         this.#services.clear(userId);
-        const rotated = typeof tokens.refresh_token === 'string' && tokens.refresh_token !== refreshToken;
+        const rotated = (tokens.refresh_token ?? refreshToken) !== refreshToken;
         this.#events.emit('refreshed', {
           userId,
           durationMs: this.#clock.now() - startedAt,

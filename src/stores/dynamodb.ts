@@ -427,5 +427,6 @@ export function createDynamoClient(options: Omit<DynamoCredentialStoreOptions, '
 }
 
 function isConditionFailure(error: unknown): boolean {
+  // Stryker disable next-line OptionalChaining: the AWS SDK rejects with Error objects only
   return (error as { name?: unknown } | undefined)?.name === 'ConditionalCheckFailedException';
 }

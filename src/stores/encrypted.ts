@@ -82,6 +82,7 @@ function secretsOf(record: StoredCredentials): Array<[SecretField, string]> {
 }
 
 function withSecrets(record: StoredCredentials, values: Map<SecretField, string>): StoredCredentials {
+  // Stryker disable next-line ObjectLiteral: the only write to out.extra below replaces it with a copy, so sharing the input's extra changes nothing
   const out: StoredCredentials = { ...record, ...(record.extra ? { extra: { ...record.extra } } : {}) };
   for (const [field, value] of values) {
     if (field === 'extra.client_secret') out.extra = { ...out.extra, client_secret: value };
@@ -236,13 +237,8 @@ export class EncryptedCredentialStore implements CredentialStore {
     const secrets = secretsOf(record);
     const marker = record.extra?.[MARKER_KEY];
     const sealedFields = secrets.filter(([, value]) => isSealed(value));
-    const markedOnly = secrets.length === 0 && marker !== undefined;
-    if (sealedFields.length === 0 && !markedOnly) {
-      if (marker !== undefined) {
-        throw new CorruptCredentialsError(`credentials for ${userId} mix encrypted and plaintext secrets`, {
-          userId,
-        });
-      }
+    const marked = marker !== undefined;
+    if (sealedFields.length === 0 && !marked) {
       if (this.#acceptPlaintext) {
         this.#logger.warn(
           { userId },
@@ -255,16 +251,18 @@ export class EncryptedCredentialStore implements CredentialStore {
         hint: PLAINTEXT_HINT,
       });
     }
-    if (sealedFields.length !== secrets.length || (marker !== undefined && secrets.length > 0)) {
+    // Every secret sealed, and a marker only on a record without secrets.
+    if (sealedFields.length !== secrets.length || (marked && secrets.length > 0)) {
       throw new CorruptCredentialsError(`credentials for ${userId} mix encrypted and plaintext secrets`, {
         userId,
       });
     }
     const fields = secrets.map(([field]) => field);
     const digest = metadataDigest(record);
-    if (markedOnly) {
+    if (marked) {
       await this.#decrypt(userId, MARKER_FIELD, String(marker), fields, digest);
-      const { [MARKER_KEY]: _marker, ...extra } = record.extra ?? {};
+      // The marker was read from extra, so extra is there.
+      const { [MARKER_KEY]: _marker, ...extra } = record.extra as Record<string, unknown>;
       const { extra: _extra, ...rest } = record;
       return Object.keys(extra).length > 0 ? { ...rest, extra } : rest;
     }

@@ -152,8 +152,8 @@ export function observeStore(store: CredentialStore, options: ObserveStoreOption
 function idOf(userId: string): string | undefined {
   try {
     return normaliseUserId(userId);
-    // Stryker disable next-line BlockStatement: an empty catch block answers undefined as well
   } catch {
-    return undefined;
+    // Not a user id: the event names none.
   }
+  return undefined;
 }

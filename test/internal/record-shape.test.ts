@@ -96,6 +96,23 @@ describe('shapeSchema', () => {
   });
 });
 
+describe('required fields', () => {
+  it('refuses a record without scopes or a token type, and null where null is not allowed', () => {
+    const record = sampleCredentials('required@example.com');
+    for (const [key, value] of [
+      ['scopes', undefined],
+      ['scopes', null],
+      ['tokenType', undefined],
+      ['tokenType', null],
+      ['accessToken', undefined],
+    ] as const) {
+      const result = checkStoredCredentials({ ...record, [key]: value });
+      expect(result.ok, `${key}: ${value}`).toBe(false);
+      if (!result.ok) expect(result.issues).toEqual([{ path: key, code: 'invalid_type' }]);
+    }
+  });
+});
+
 describe('isPlainObject', () => {
   it('is an object literal or a null-prototype object, nothing else', () => {
     expect(isPlainObject({})).toBe(true);

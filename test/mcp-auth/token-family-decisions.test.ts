@@ -486,6 +486,17 @@ describe('verify', () => {
     );
   });
 
+  it('with the cache, a remembered token is refused once its user signed out and in again, without a verification between', async () => {
+    const s = setup({ verifiedTokenCache: { max: 10, ttlMs: 60_000 } });
+    const tokens = await s.signIn();
+    await s.families.verify(tokens.access_token); // remembered with this sign-in's generation
+    await s.sessionStore.removeSession(USER);
+    await s.sessionStore.storeSession(USER); // a live session again, of another generation
+    await expect(s.families.verify(tokens.access_token)).rejects.toMatchObject(
+      refusal('invalid_token', 'the user signed out'),
+    );
+  });
+
   it('with the cache, a token revoked by its owner here is unknown at once', async () => {
     const s = setup({ verifiedTokenCache: { max: 10, ttlMs: 60_000 } });
     const tokens = await s.signIn();

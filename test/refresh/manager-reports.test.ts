@@ -101,6 +101,44 @@ describe('a refresh that succeeds', () => {
     expect(named(events, 'refreshed')).toMatchObject([{ durationMs: 700 }]);
   });
 
+  it('an invalid_grant after another replica already saved a new record: that record at once, no grace wait', async () => {
+    const user = 'overtaken@example.com';
+    const memory = new MemoryCredentialStore();
+    let reads = 0;
+    const sleeps: number[] = [];
+    const store = storeOver(memory, {
+      get: async (userId) => {
+        reads += 1;
+        // The read after the refused refresh: the other replica's save has landed.
+        if (reads === 2) {
+          const entry = await memory.get(userId);
+          await memory.put(
+            userId,
+            {
+              ...entry!.credentials,
+              accessToken: 'ya29.saved-by-the-other-replica',
+              expiresAt: Date.now() + HOUR,
+            },
+            { ifVersion: entry!.version },
+          );
+        }
+        return memory.get(userId);
+      },
+      put: (userId, record, options) => memory.put(userId, record, options),
+      delete: (userId, options) => memory.delete(userId, options),
+    });
+    const { manager } = await expiredUser(user, {
+      store,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+    reads = 0;
+    provider.failNext(1, { status: 400, error: 'invalid_grant', grantType: 'refresh_token' });
+    expect((await manager.getValidCredentials(user)).accessToken).toBe('ya29.saved-by-the-other-replica');
+    expect(sleeps).toEqual([]);
+  });
+
   it('with rotation, reports rotated', async () => {
     const user = 'rotated@example.com';
     const { manager, events } = await expiredUser(user);

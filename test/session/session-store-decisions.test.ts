@@ -143,6 +143,24 @@ describe('MCP session bindings', () => {
     expect(await store.getUserByMcpSession('mcp-1')).toBe(ALICE);
   });
 
+  it('an in-process backend without synchronous reads works (it is only read asynchronously)', async () => {
+    const clock = new FakeClock();
+    const inner = new MemorySessionBackend({ clock });
+    const asyncOnly = new Proxy(inner, {
+      get(target, property) {
+        if (property === 'getSync') return undefined;
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as SessionBackend;
+    expect(asyncOnly.locality).toBe('in-process');
+    const store = new OAuth21SessionStore({ backend: asyncOnly, clock });
+    await store.storeSession(ALICE, { mcpSessionId: 'mcp-1' });
+    expect(await store.getUserByMcpSession('mcp-1')).toBe(ALICE);
+    const token = await store.issueBearerToken(ALICE);
+    expect((await store.verifyBearerToken(token.token)).extra?.userId).toBe(ALICE);
+  });
+
   it('the carried-over binding is kept by the backend for bindingTtlMs, not for ever', async () => {
     const { store, clock, inner } = setup({ sessionTtlMs: 1_000, bindingTtlMs: 100_000 }, 'memory');
     await store.storeSession(ALICE, { mcpSessionId: 'mcp-1' });

@@ -443,6 +443,98 @@ describe('EncryptedCredentialStore: format and rotation guards', () => {
     await expectCorrupt(store.get(GOLDEN_SEALED.userId), GOLDEN_SEALED.userId);
   });
 
+  it('opens a record handed over in any key order, with undefined fields, and refuses a null metadata field', async () => {
+    const store = new EncryptedCredentialStore(new MemoryCredentialStore(), {
+      keyring: new Keyring([GOLDEN_KEY]),
+    });
+    // open() as a custom store would call it: no store normalised the record's key order first.
+    const reversed = Object.fromEntries(Object.entries(structuredClone(GOLDEN_SEALED)).reverse());
+    expect((await store.open(GOLDEN_SEALED.userId, reversed as never)).accessToken).toBe(
+      'ya29.golden-access',
+    );
+    const withUndefined = {
+      ...structuredClone(GOLDEN_SEALED),
+      tokenUri: GOLDEN_SEALED.tokenUri,
+      foo: undefined,
+    };
+    expect((await store.open(GOLDEN_SEALED.userId, withUndefined as never)).refreshToken).toBe(
+      '1//golden-refresh',
+    );
+    await expectCorrupt(
+      store.open(GOLDEN_SEALED.userId, { ...structuredClone(GOLDEN_SEALED), clientId: null } as never),
+      GOLDEN_SEALED.userId,
+    );
+  });
+
+  it('rotation re-reads after losing to a concurrent write, and never writes over it', async () => {
+    const inner = new MemoryCredentialStore();
+    const userId = 'raced@example.com';
+    const underK1 = new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) });
+    await underK1.put(userId, sampleCredentials(userId));
+    let raced = false;
+    const racing: CredentialStore = {
+      get: async (id) => {
+        const entry = await inner.get(id);
+        if (!raced) {
+          raced = true; // another replica saves a refreshed token between this read and the write
+          await underK1.put(id, { ...sampleCredentials(id), accessToken: 'ya29.concurrent' });
+        }
+        return entry;
+      },
+      put: (id, record, options) => inner.put(id, record, options),
+      delete: (id, options) => inner.delete(id, options),
+      list: () => inner.list(),
+    };
+    const both = new EncryptedCredentialStore(racing, { keyring: new Keyring([K2, K1]) });
+    expect(await both.rotateRecord(userId)).toBe('rotated');
+    expect((await both.get(userId))!.credentials.accessToken).toBe('ya29.concurrent');
+    expect(String((await inner.get(userId))!.credentials.accessToken)).toContain(':2026-11:');
+  });
+
+  it('rotates records without extra, refuses a malformed envelope as corrupt, and keeps a marker-only record’s other extra fields', async () => {
+    const inner = new MemoryCredentialStore();
+    const store = new EncryptedCredentialStore(inner, { keyring: new Keyring([K1]) });
+    const plain = sampleCredentials('noextra@example.com');
+    delete plain.extra;
+    await store.put(plain.userId, plain);
+    expect((await inner.get(plain.userId))!.credentials.extra).toBeUndefined();
+    expect(await store.rotateRecord(plain.userId)).toBe('current');
+
+    const sealed = (await inner.get(plain.userId))!.credentials;
+    await inner.put(plain.userId, { ...sealed, accessToken: 'mcpoc:v1:not-an-envelope' });
+    await expectCorrupt(store.rotateRecord(plain.userId), plain.userId);
+
+    const bare = { ...sampleCredentials('kept@example.com'), accessToken: '', extra: { kept: 'yes' } };
+    delete bare.refreshToken;
+    delete bare.idToken;
+    await store.put(bare.userId, bare);
+    expect((await store.get(bare.userId))!.credentials.extra).toEqual({ kept: 'yes' });
+  });
+
+  it('closes the store it wraps, and names the user when refusing sealed input', async () => {
+    let closed = 0;
+    const inner = new MemoryCredentialStore();
+    const wrapped: CredentialStore = {
+      get: (id) => inner.get(id),
+      put: (id, record, options) => inner.put(id, record, options),
+      delete: (id, options) => inner.delete(id, options),
+      list: () => inner.list(),
+      close: async () => {
+        closed += 1;
+      },
+    };
+    const store = new EncryptedCredentialStore(wrapped, { keyring: new Keyring([K1]) });
+    await store.close();
+    expect(closed).toBe(1);
+    const { close: _close, ...withoutClose } = wrapped;
+    await new EncryptedCredentialStore(withoutClose, { keyring: new Keyring([K1]) }).close();
+    const record = sampleCredentials('sealed-input@example.com');
+    const error = await store
+      .put(record.userId, { ...record, refreshToken: GOLDEN_SEALED.refreshToken })
+      .catch((e: unknown) => e);
+    expect((error as InvalidInputError).userId).toBe(record.userId);
+  });
+
   it('refuses to seal input that is already sealed or carries the marker', async () => {
     const store = new EncryptedCredentialStore(new MemoryCredentialStore(), { keyring: new Keyring([K1]) });
     const record = sampleCredentials('twice@example.com');
