@@ -262,6 +262,17 @@ describe('the index of names older servers wrote', () => {
     ]);
   });
 
+  it('a failure removing the older-named file fails the save that replaces it (only a missing one is fine)', async () => {
+    await plant('Jay@Example.com.json', 'jay@example.com', 'ya29.jay-old');
+    hooks.beforeUnlink = async (path) => {
+      if (path.endsWith('Jay@Example.com.json')) throw failure('EIO');
+    };
+    const error = await rejectionOf(
+      store.put('jay@example.com', { ...sampleCredentials('jay@example.com'), accessToken: 'ya29.jay' }),
+    );
+    expect(error).toBeInstanceOf(StorageUnavailableError);
+  });
+
   it('a failure checking the file before a delete fails the delete, naming the user', async () => {
     hooks.beforeLstat = async (path) => {
       if (path.endsWith(`${ADA}.json`)) throw failure('EIO');
