@@ -497,6 +497,19 @@ describe('verify', () => {
     );
   });
 
+  it('with the cache, the remembered entry’s own generation check refuses, not only the stored record’s', async () => {
+    const s = setup({ verifiedTokenCache: { max: 10, ttlMs: 60_000 } });
+    const tokens = await s.signIn();
+    await s.families.verify(tokens.access_token);
+    await s.sessionStore.removeSession(USER);
+    await s.sessionStore.storeSession(USER);
+    // Without the stored record the later layer would say "unknown": the answer must come from the remembered entry.
+    await s.backend.delete('mcp-access', sha256(tokens.access_token));
+    await expect(s.families.verify(tokens.access_token)).rejects.toMatchObject(
+      refusal('invalid_token', 'the user signed out'),
+    );
+  });
+
   it('with the cache, a token revoked by its owner here is unknown at once', async () => {
     const s = setup({ verifiedTokenCache: { max: 10, ttlMs: 60_000 } });
     const tokens = await s.signIn();
