@@ -298,7 +298,11 @@ describe('EncryptedCredentialStore', () => {
     const record = sampleCredentials('plain@example.com');
     await inner.put(record.userId, record);
     const warnings: string[] = [];
-    const log = (_fields: Record<string, unknown>, message?: string) => warnings.push(message ?? '');
+    const warnedFields: Array<Record<string, unknown>> = [];
+    const log = (fields: Record<string, unknown>, message?: string) => {
+      warnedFields.push(fields);
+      warnings.push(message ?? '');
+    };
     const store = new EncryptedCredentialStore(inner, {
       keyring: new Keyring([K1]),
       acceptPlaintext: true,
@@ -307,6 +311,7 @@ describe('EncryptedCredentialStore', () => {
     await store.get(record.userId);
     await store.get(record.userId);
     expect(warnings.filter((message) => message.includes('plaintext'))).toHaveLength(2);
+    expect(warnedFields).toEqual([{ userId: record.userId }, { userId: record.userId }]);
   });
 
   it('keeps the file store format: sealed values sit in the Python fields', async () => {
