@@ -102,11 +102,12 @@ describe('FileCredentialStore refusals', () => {
     expect(exists).toBeInstanceOf(ConflictError);
     expect((exists as ConflictError).userId).toBe(ADA);
     await store.put(ADA, record(ADA));
+    // One at a time: started together, the second could reject before anything awaits it.
     for (const attempt of [
-      store.put(ADA, record(ADA), { ifVersion: version }),
-      store.delete(ADA, { ifVersion: version }),
+      () => store.put(ADA, record(ADA), { ifVersion: version }),
+      () => store.delete(ADA, { ifVersion: version }),
     ]) {
-      const stale = await rejectionOf(attempt);
+      const stale = await rejectionOf(attempt());
       expect(stale).toBeInstanceOf(ConflictError);
       expect((stale as ConflictError).userId).toBe(ADA);
     }
