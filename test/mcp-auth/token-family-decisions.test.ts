@@ -486,23 +486,25 @@ describe('verify', () => {
     );
   });
 
-  it('with the cache, a remembered token is refused once its user signed out and in again, without a verification between', async () => {
+  /** A token verified (remembered with its sign-in's generation), then its user signed out and in again. */
+  async function rememberedThenSignedOutAndIn() {
     const s = setup({ verifiedTokenCache: { max: 10, ttlMs: 60_000 } });
     const tokens = await s.signIn();
-    await s.families.verify(tokens.access_token); // remembered with this sign-in's generation
+    await s.families.verify(tokens.access_token);
     await s.sessionStore.removeSession(USER);
     await s.sessionStore.storeSession(USER); // a live session again, of another generation
+    return { s, tokens };
+  }
+
+  it('with the cache, a remembered token is refused once its user signed out and in again, without a verification between', async () => {
+    const { s, tokens } = await rememberedThenSignedOutAndIn();
     await expect(s.families.verify(tokens.access_token)).rejects.toMatchObject(
       refusal('invalid_token', 'the user signed out'),
     );
   });
 
   it('with the cache, the remembered entry’s own generation check refuses, not only the stored record’s', async () => {
-    const s = setup({ verifiedTokenCache: { max: 10, ttlMs: 60_000 } });
-    const tokens = await s.signIn();
-    await s.families.verify(tokens.access_token);
-    await s.sessionStore.removeSession(USER);
-    await s.sessionStore.storeSession(USER);
+    const { s, tokens } = await rememberedThenSignedOutAndIn();
     // Without the stored record the later layer would say "unknown": the answer must come from the remembered entry.
     await s.backend.delete('mcp-access', sha256(tokens.access_token));
     await expect(s.families.verify(tokens.access_token)).rejects.toMatchObject(
